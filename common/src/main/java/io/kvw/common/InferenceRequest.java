@@ -1,0 +1,29 @@
+package io.kvw.common;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A validated request (CONTRACT.md, "Request"). Exactly one of {@code prompt} and
+ * {@code messages} is non-null. Built only by {@link RequestCodec}; nothing past admission
+ * sees raw JSON.
+ *
+ * @param id the request id; {@code <topic>-<partition>-<offset>} when the record has none
+ * @param model the requested model, or null for the worker's default
+ * @param prompt a plain prompt, or null
+ * @param messages a chat conversation, or null
+ * @param params sampling parameters; never null (all fields null means vLLM's defaults)
+ * @param deadline the instant past which the request must not be sent, or null
+ * @param stream whether partial outputs go to the stream topic
+ * @param metadata a JSON object echoed verbatim in the result, or null
+ */
+public record InferenceRequest(
+    String id,
+    String model,
+    String prompt,
+    List<ChatMessage> messages,
+    SamplingParams params,
+    Instant deadline,
+    boolean stream,
+    JsonNode metadata) {}

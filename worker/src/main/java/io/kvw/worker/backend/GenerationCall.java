@@ -1,0 +1,20 @@
+package io.kvw.worker.backend;
+
+import io.kvw.common.InferenceRequest;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/**
+ * One attempt to run a request on the backend.
+ *
+ * @param backendRequestId the id sent to vLLM (unique per attempt, so Abort hits only this one)
+ * @param request the validated request
+ * @param timeout the gRPC deadline of this call
+ * @param onPartial receives decoded partial outputs when the request asked for streaming;
+ *     null otherwise. Called from a gRPC thread; must not block.
+ */
+public record GenerationCall(
+    String backendRequestId,
+    InferenceRequest request,
+    Duration timeout,
+    Consumer<PartialOutput> onPartial) {}

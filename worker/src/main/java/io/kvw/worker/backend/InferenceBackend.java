@@ -1,0 +1,33 @@
+package io.kvw.worker.backend;
+
+import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A server that turns prompts into completions. The dispatcher talks only to this interface,
+ * so other backends (an OpenAI-compatible HTTP server, several replicas with load-aware
+ * balancing) can stand behind it later.
+ *
+ * <p>Every method returns at once; no caller thread waits on the network.
+ */
+public interface InferenceBackend extends AutoCloseable {
+
+  /**
+   * Starts one generation. The future completes with the decoded outputs, or exceptionally
+   * with a {@link BackendException} whose {@link BackendException.Kind} tells the dispatcher
+   * whether to dead-letter, retry, or pause intake.
+   */
+  CompletableFuture<Generation> generate(GenerationCall call);
+
+  /** Asks the server whether it can take work (vLLM's {@code HealthCheck}). */
+  CompletableFuture<Boolean> healthy();
+
+  /** Best-effort cancellation of running requests on the server (vLLM's {@code Abort}). */
+  CompletableFuture<Void> abort(Collection<String> requestIds);
+
+  /** The model this backend serves, as clients name it in a request's {@code model} field. */
+  String modelName();
+
+  @Override
+  void close();
+}
