@@ -1,0 +1,99 @@
+package io.kvw.worker.config;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Value parsers for {@link ConfigKey}; each failure message says what is allowed. */
+final class Parsers {
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)?");
+
+  private Parsers() {}
+
+  static Function<String, String> string() {
+    return s -> s;
+  }
+
+  static Function<String, String> nonEmpty() {
+    return s -> {
+      if (s.isEmpty()) {
+        throw new IllegalArgumentException("must not be empty");
+      }
+      return s;
+    };
+  }
+
+  static Function<String, Integer> intIn(int min, int max) {
+    return s -> {
+      int v;
+      try {
+        v = Integer.parseInt(s);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("must be a whole number from " + min + " to " + max);
+      }
+      if (v < min || v > max) {
+        throw new IllegalArgumentException("must be from " + min + " to " + max);
+      }
+      return v;
+    };
+  }
+
+  /** Durations as {@code 250ms}, {@code 30s}, {@code 5m}, {@code 1h}, or plain milliseconds. */
+  static Function<String, Duration> durationIn(Duration min, Duration max) {
+    return s -> {
+      Matcher m = DURATION.matcher(s.toLowerCase(Locale.ROOT));
+      if (!m.matches()) {
+        throw new IllegalArgumentException("must be a duration like 500ms, 30s, 5m or 1h");
+      }
+      long n = Long.parseLong(m.group(1));
+      String unit = m.group(2) == null ? "ms" : m.group(2);
+      Duration d = switch (unit) {
+        case "ms" -> Duration.ofMillis(n);
+        case "s" -> Duration.ofSeconds(n);
+        case "m" -> Duration.ofMinutes(n);
+        default -> Duration.ofHours(n);
+      };
+      if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+        throw new IllegalArgumentException("must be from " + min.toMillis() + "ms to "
+            + max.toMillis() + "ms");
+      }
+      return d;
+    };
+  }
+
+  /** A comma-separated list of {@code host:port}. */
+  static Function<String, List<String>> hostPorts() {
+    return s -> {
+      List<String> targets = Arrays.stream(s.split(",")).map(String::trim)
+          .filter(t -> !t.isEmpty()).toList();
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("must list at least one host:port");
+      }
+      for (String t : targets) {
+        int colon = t.lastIndexOf(':');
+        if (colon <= 0 || colon == t.length() - 1) {
+          throw new IllegalArgumentException("each entry must be host:port");
+        }
+        intIn(1, 65535).apply(t.substring(colon + 1));
+      }
+      return targets;
+    };
+  }
+
+  static <E extends Enum<E>> Function<String, E> oneOf(Class<E> type) {
+    return s -> {
+      for (E e : type.getEnumConstants()) {
+        if (e.name().equalsIgnoreCase(s.replace('-', '_'))) {
+          return e;
+        }
+      }
+      throw new IllegalArgumentException("must be one of " + Arrays.toString(
+          Arrays.stream(type.getEnumConstants()).map(e -> e.name().toLowerCase(Locale.ROOT))
+              .toArray()));
+    };
+  }
+}

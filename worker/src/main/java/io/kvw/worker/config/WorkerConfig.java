@@ -1,0 +1,243 @@
+package io.kvw.worker.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * The worker's configuration: a Java properties file, with every key overridable from the
+ * environment. Every key is declared once in {@link #KEYS}; anything else is an error, except
+ * {@code kafka.*} keys, which go to the Kafka clients as they are.
+ *
+ * <p>Environment mapping: {@code KVW_} + the key in upper case with {@code .} and {@code -}
+ * turned into {@code _}; e.g. {@code worker.max-in-flight} is {@code KVW_WORKER_MAX_IN_FLIGHT}
+ * and {@code kafka.security.protocol} is {@code KVW_KAFKA_SECURITY_PROTOCOL}. The environment
+ * wins over the file.
+ */
+public final class WorkerConfig {
+
+  public static final String ENV_PREFIX = "KVW_";
+  private static final String KAFKA_PREFIX = "kafka.";
+
+  public static final ConfigKey<String> KAFKA_BOOTSTRAP = ConfigKey.of("kafka.bootstrap.servers",
+      "localhost:9092", "Kafka brokers. Any `kafka.*` key is passed to the Kafka clients as is "
+          + "(security, SASL, tuning).", Parsers.nonEmpty());
+  public static final ConfigKey<String> KAFKA_GROUP = ConfigKey.of("kafka.group.id",
+      "inference-workers", "Consumer group shared by all replicas.", Parsers.nonEmpty());
+  public static final ConfigKey<String> KAFKA_OFFSET_RESET = ConfigKey.of(
+      "kafka.auto.offset.reset", "earliest", "Where a new group starts: `earliest` so nothing "
+          + "produced before the first start is skipped.", s -> {
+        if (!List.of("earliest", "latest", "none").contains(s)) {
+          throw new IllegalArgumentException("must be earliest, latest or none");
+        }
+        return s;
+      });
+  public static final ConfigKey<String> TOPIC_REQUESTS = ConfigKey.of("topics.requests",
+      "inference.requests", "Topic the worker reads requests from.", Parsers.nonEmpty());
+  public static final ConfigKey<String> TOPIC_RESULTS = ConfigKey.of("topics.results",
+      "inference.results", "Topic for results and error results.", Parsers.nonEmpty());
+  public static final ConfigKey<String> TOPIC_DLQ = ConfigKey.of("topics.dlq",
+      "inference.requests.dlq", "Dead-letter topic: the original record plus `dlq.*` headers.",
+      Parsers.nonEmpty());
+  public static final ConfigKey<String> TOPIC_STREAM = ConfigKey.of("topics.stream",
+      "inference.results.stream", "Partial outputs of requests with `\"stream\": true`.",
+      Parsers.nonEmpty());
+  public static final ConfigKey<List<String>> VLLM_TARGET = ConfigKey.of("vllm.target",
+      "localhost:50051", "`host:port` of `vllm serve MODEL --grpc`; a comma-separated list for "
+          + "several replicas of the same model.", Parsers.hostPorts());
+  public static final ConfigKey<String> VLLM_MODEL = ConfigKey.of("vllm.model", "",
+      "The model name requests may ask for; empty: the server's `served_model_name`. "
+          + "Requests naming another model end as `unknown_model`.", Parsers.string());
+  public static final ConfigKey<String> VLLM_TOKENIZER_PATH = ConfigKey.of(
+      "vllm.tokenizer.path", "", "A `tokenizer.json` (or its directory) to decode outputs with; "
+          + "empty: fetch the model's tokenizer from the server (`GetTokenizer`).",
+      Parsers.string());
+  public static final ConfigKey<Integer> VLLM_CHANNELS = ConfigKey.of(
+      "vllm.channels-per-target", "2", "Long-lived HTTP/2 channels per target; calls are "
+          + "multiplexed over them.", Parsers.intIn(1, 64));
+  public static final ConfigKey<Duration> VLLM_REQUEST_TIMEOUT = ConfigKey.of(
+      "vllm.request-timeout", "120s", "Deadline of one backend call (less if the request's "
+          + "own deadline is nearer).", Parsers.durationIn(Duration.ofMillis(10),
+          Duration.ofHours(1)));
+  public static final ConfigKey<String> WORKER_ID = ConfigKey.of("worker.id", null,
+      "This replica's name, in logs, metrics and the `dlq.worker.id` header. Default: "
+          + "`<hostname>-<pid>`.", Parsers.nonEmpty());
+  public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.of("worker.max-in-flight",
+      "256", "Concurrent backend calls.", Parsers.intIn(1, 100_000));
+  public static final ConfigKey<Integer> MAX_BUFFERED = ConfigKey.of("worker.max-buffered",
+      null, "Records held between poll and outcome; above it intake pauses its partitions "
+          + "(and keeps polling). Default: 4 × `worker.max-in-flight`.",
+      Parsers.intIn(1, 10_000_000));
+  public static final ConfigKey<Integer> RETRY_MAX_ATTEMPTS = ConfigKey.of(
+      "worker.retry.max-attempts", "3", "Backend calls per record for transient errors "
+          + "(DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL) before `retries_exhausted`.",
+      Parsers.intIn(1, 100));
+  public static final ConfigKey<Duration> RETRY_BACKOFF = ConfigKey.of("worker.retry.backoff",
+      "100ms", "First retry delay; doubles per attempt, with jitter, up to 5 s.",
+      Parsers.durationIn(Duration.ZERO, Duration.ofMinutes(1)));
+  public static final ConfigKey<Duration> DRAIN_TIMEOUT = ConfigKey.of("worker.drain-timeout",
+      "30s", "On SIGTERM or partition revocation, how long in-flight records may finish "
+          + "before they are cancelled (and left uncommitted).",
+      Parsers.durationIn(Duration.ZERO, Duration.ofHours(1)));
+  public static final ConfigKey<Duration> STARTUP_TIMEOUT = ConfigKey.of(
+      "worker.startup-timeout", "60s", "How long start-up waits for the broker and vLLM.",
+      Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
+  public static final ConfigKey<Duration> COMMIT_INTERVAL = ConfigKey.of(
+      "worker.commit-interval", "500ms", "How often completed offsets are committed (commits "
+          + "are coalesced per interval).", Parsers.durationIn(Duration.ofMillis(10),
+          Duration.ofMinutes(5)));
+  public static final ConfigKey<Integer> MAX_REQUEST_BYTES = ConfigKey.of(
+      "worker.max-request-bytes", "1048576", "Largest request value; a larger record ends as "
+          + "`invalid_request` without being parsed.", Parsers.intIn(64, 64 * 1024 * 1024));
+  public static final ConfigKey<Integer> HTTP_PORT = ConfigKey.of("http.port", "8080",
+      "Port of `/metrics` (Prometheus), `/health/live`, `/health/ready`; 0 picks a free port, "
+          + "-1 turns the endpoint off.", Parsers.intIn(-1, 65535));
+
+  /** Every declared key, in the order the README documents them. */
+  public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
+      KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
+      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, WORKER_ID,
+      MAX_IN_FLIGHT, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
+      STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);
+
+  /** Kafka client keys the worker owns; setting them would break its promises. */
+  private static final Map<String, String> KAFKA_KEYS_OWNED = Map.of(
+      "kafka.enable.auto.commit", "the worker commits offsets itself, only past finished records",
+      "kafka.key.deserializer", "records are read as raw bytes",
+      "kafka.value.deserializer", "records are read as raw bytes",
+      "kafka.key.serializer", "outcomes are written as raw bytes",
+      "kafka.value.serializer", "outcomes are written as raw bytes");
+
+  private final Map<String, Object> values;
+  private final Map<String, String> raw;
+  private final Map<String, String> kafkaPassThrough;
+
+  private WorkerConfig(Map<String, String> raw) {
+    this.raw = Collections.unmodifiableMap(new TreeMap<>(raw));
+    Map<String, Object> parsed = new HashMap<>();
+    Map<String, ConfigKey<?>> declared = new HashMap<>();
+    KEYS.forEach(k -> declared.put(k.name(), k));
+    Map<String, String> kafka = new LinkedHashMap<>();
+    for (Map.Entry<String, String> e : raw.entrySet()) {
+      String key = e.getKey();
+      ConfigKey<?> k = declared.get(key);
+      if (k != null) {
+        parsed.put(key, k.parse(e.getValue()));
+      } else if (key.startsWith(KAFKA_PREFIX) && key.length() > KAFKA_PREFIX.length()) {
+        String why = KAFKA_KEYS_OWNED.get(key);
+        if (why != null) {
+          throw new ConfigException(key, "cannot be set: " + why);
+        }
+        kafka.put(key.substring(KAFKA_PREFIX.length()), e.getValue().trim());
+      } else {
+        throw new ConfigException(key, "unknown key (see the README for the keys)");
+      }
+    }
+    for (ConfigKey<?> k : KEYS) {
+      if (!parsed.containsKey(k.name()) && k.defaultText() != null) {
+        parsed.put(k.name(), k.parse(k.defaultText()));
+      }
+    }
+    if (!parsed.containsKey(WORKER_ID.name())) {
+      parsed.put(WORKER_ID.name(), defaultWorkerId());
+    }
+    int maxInFlight = (Integer) parsed.get(MAX_IN_FLIGHT.name());
+    if (!parsed.containsKey(MAX_BUFFERED.name())) {
+      parsed.put(MAX_BUFFERED.name(), (int) Math.min(10_000_000L, 4L * maxInFlight));
+    } else if ((Integer) parsed.get(MAX_BUFFERED.name()) < maxInFlight) {
+      throw new ConfigException(MAX_BUFFERED.name(), "must be at least worker.max-in-flight ("
+          + maxInFlight + "), or the backend could never be kept busy");
+    }
+    this.values = parsed;
+    this.kafkaPassThrough = Collections.unmodifiableMap(kafka);
+  }
+
+  /** Reads the file (which must exist), then applies the environment over it. */
+  public static WorkerConfig load(Path file, Map<String, String> env) {
+    Properties props = new Properties();
+    try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      props.load(r);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException("--config", "file not found: " + file);
+    } catch (IOException | IllegalArgumentException e) {
+      throw new ConfigException("--config", "cannot read " + file + ": " + e.getMessage());
+    }
+    Map<String, String> raw = new HashMap<>();
+    props.stringPropertyNames().forEach(k -> raw.put(k.trim(), props.getProperty(k)));
+    raw.putAll(fromEnvironment(env));
+    return new WorkerConfig(raw);
+  }
+
+  /** Builds a config from key/value pairs (tests, the demo), with no environment. */
+  public static WorkerConfig of(Map<String, String> values) {
+    return new WorkerConfig(new HashMap<>(values));
+  }
+
+  /** Maps {@code KVW_*} variables to keys; see the class comment. */
+  static Map<String, String> fromEnvironment(Map<String, String> env) {
+    Map<String, String> byEnvName = new HashMap<>();
+    KEYS.forEach(k -> byEnvName.put(envName(k.name()), k.name()));
+    Map<String, String> out = new HashMap<>();
+    for (Map.Entry<String, String> e : env.entrySet()) {
+      String name = e.getKey();
+      if (!name.startsWith(ENV_PREFIX)) {
+        continue;
+      }
+      String key = byEnvName.get(name);
+      if (key == null && name.startsWith(ENV_PREFIX + "KAFKA_")) {
+        key = name.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+      }
+      if (key == null) {
+        throw new ConfigException(name, "unknown environment variable (see the README for the "
+            + "keys and their KVW_ names)");
+      }
+      out.put(key, e.getValue());
+    }
+    return out;
+  }
+
+  /** The environment variable that sets {@code key}. */
+  public static String envName(String key) {
+    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+  }
+
+  @SuppressWarnings("unchecked")
+  public <T> T get(ConfigKey<T> key) {
+    return (T) values.get(key.name());
+  }
+
+  /** {@code kafka.*} keys other than the declared ones, without the prefix. */
+  public Map<String, String> kafkaPassThrough() {
+    return kafkaPassThrough;
+  }
+
+  /** The settings as given, secrets redacted: safe to log. */
+  public Map<String, String> describe() {
+    Map<String, String> out = new TreeMap<>();
+    raw.forEach((k, v) -> out.put(k, Secrets.redact(k, v)));
+    return out;
+  }
+
+  private static String defaultWorkerId() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      host = "worker";
+    }
+    return host + "-" + ProcessHandle.current().pid();
+  }
+}

@@ -1,0 +1,179 @@
+package io.kvw.worker.ledger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.Test;
+
+class OffsetLedgerTest {
+  private static final TopicPartition P0 = new TopicPartition("requests", 0);
+  private static final TopicPartition P1 = new TopicPartition("requests", 1);
+
+  private final OffsetLedger ledger = new OffsetLedger();
+
+  private static long offsetOf(Map<TopicPartition, OffsetAndMetadata> m, TopicPartition tp) {
+    return m.get(tp).offset();
+  }
+
+  @Test
+  void nothingIsCommittableUntilTheFirstRecordFinishes() {
+    OffsetTicket a = ledger.track(P0, 10);
+    ledger.track(P0, 11);
+    assertThat(ledger.committable()).isEmpty();
+    a.complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(11);
+  }
+
+  @Test
+  void offsetsNeverPassAnUnfinishedRecord() {
+    OffsetTicket a = ledger.track(P0, 0);
+    OffsetTicket b = ledger.track(P0, 1);
+    OffsetTicket c = ledger.track(P0, 2);
+    c.complete();
+    b.complete();
+    assertThat(ledger.committable()).isEmpty();
+    a.complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(3);
+  }
+
+  @Test
+  void outOfOrderCompletionAdvancesOnlyTheContiguousPrefix() {
+    List<OffsetTicket> t = new ArrayList<>();
+    for (long o = 100; o < 110; o++) {
+      t.add(ledger.track(P0, o));
+    }
+    t.get(0).complete();
+    t.get(1).complete();
+    t.get(3).complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(102);
+    t.get(2).complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(104);
+    assertThat(ledger.open()).isEqualTo(6);
+  }
+
+  @Test
+  void gapsInOffsetsDoNotHoldTheCommitBack() {
+    // compacted topics and transaction markers leave holes in the offsets a consumer sees
+    OffsetTicket a = ledger.track(P0, 5);
+    OffsetTicket b = ledger.track(P0, 9);
+    a.complete();
+    b.complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(10);
+  }
+
+  @Test
+  void partitionsAreIndependent() {
+    OffsetTicket p0 = ledger.track(P0, 0);
+    ledger.track(P1, 0);
+    p0.complete();
+    Map<TopicPartition, OffsetAndMetadata> c = ledger.committable();
+    assertThat(c).containsOnlyKeys(P0);
+    assertThat(ledger.open(P1)).isEqualTo(1);
+    assertThat(ledger.open(P0)).isZero();
+  }
+
+  @Test
+  void aCommittedOffsetIsNotOfferedAgain() {
+    ledger.track(P0, 0).complete();
+    Map<TopicPartition, OffsetAndMetadata> c = ledger.committable();
+    ledger.committed(c);
+    assertThat(ledger.committable()).isEmpty();
+    ledger.track(P0, 1).complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(2);
+  }
+
+  @Test
+  void anUnacknowledgedCommitIsOfferedAgain() {
+    ledger.track(P0, 0).complete();
+    assertThat(ledger.committable()).isNotEmpty();
+    // commitAsync failed: committed() was never called
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(1);
+  }
+
+  @Test
+  void revocationAbandonsUnfinishedRecordsSoLateOutcomesNeverCommit() {
+    OffsetTicket a = ledger.track(P0, 0);
+    OffsetTicket b = ledger.track(P0, 1);
+    a.complete();
+    Map<TopicPartition, OffsetAndMetadata> beforeRelease = ledger.committable();
+    assertThat(offsetOf(beforeRelease, P0)).isEqualTo(1);
+
+    List<OffsetTicket> abandoned = ledger.release(List.of(P0));
+    assertThat(abandoned).containsExactly(b);
+    assertThat(b.isAbandoned()).isTrue();
+    assertThat(ledger.open()).isZero();
+
+    b.complete(); // the outcome arrives after the partition left
+    assertThat(b.isCompleted()).isFalse();
+    assertThat(ledger.committable()).isEmpty();
+    assertThat(ledger.open()).isZero();
+  }
+
+  @Test
+  void aReassignedPartitionStartsAfresh() {
+    ledger.track(P0, 0);
+    ledger.release(List.of(P0));
+    OffsetTicket again = ledger.track(P0, 0); // redelivered to us after the rebalance
+    again.complete();
+    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(1);
+  }
+
+  @Test
+  void offsetsMustRise() {
+    ledger.track(P0, 5);
+    assertThatThrownBy(() -> ledger.track(P0, 5)).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void completingTwiceCountsOnce() {
+    OffsetTicket a = ledger.track(P0, 0);
+    ledger.track(P0, 1);
+    a.complete();
+    a.complete();
+    assertThat(ledger.open()).isEqualTo(1);
+  }
+
+  @Test
+  void concurrentCompletionsInRandomOrderCommitEverything() throws Exception {
+    int n = 20_000;
+    List<OffsetTicket> tickets = new ArrayList<>();
+    for (long o = 0; o < n; o++) {
+      tickets.add(ledger.track(o % 2 == 0 ? P0 : P1, o));
+    }
+    Collections.shuffle(tickets, new Random(42));
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    for (OffsetTicket t : tickets) {
+      pool.execute(t::complete);
+    }
+    long highestSeen = -1;
+    pool.shutdown();
+    while (!pool.awaitTermination(1, TimeUnit.MILLISECONDS)) {
+      // commits computed while completions race must never pass an unfinished ticket
+      Map<TopicPartition, OffsetAndMetadata> c = ledger.committable();
+      if (c.containsKey(P0)) {
+        long next = c.get(P0).offset();
+        assertThat(next).isGreaterThanOrEqualTo(highestSeen);
+        highestSeen = next;
+        for (OffsetTicket t : tickets) {
+          if (t.partition().equals(P0) && t.offset() < next) {
+            assertThat(t.isCompleted()).isTrue();
+          }
+        }
+      }
+    }
+    Map<TopicPartition, OffsetAndMetadata> end = ledger.committable();
+    assertThat(offsetOf(end, P0)).isEqualTo(n - 1); // last even offset is n-2
+    assertThat(offsetOf(end, P1)).isEqualTo(n);
+    assertThat(ledger.open()).isZero();
+  }
+}
