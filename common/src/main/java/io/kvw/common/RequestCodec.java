@@ -1,0 +1,419 @@
+package io.kvw.common;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Decodes and validates request records (CONTRACT.md, "Request"): bytes in, a typed
+ * {@link InferenceRequest} or a {@link Decoded.Rejected} naming the broken rule out. Never
+ * throws on bad input. Thread-safe; one instance serves the whole worker.
+ *
+ * <p>Hostile input is bounded by {@link RequestLimits}: an oversized record is refused before
+ * it is parsed, and the parser itself caps nesting depth, string length and document size.
+ */
+public final class RequestCodec {
+  private static final Set<String> ROLES = Set.of("system", "user", "assistant", "tool",
+      "developer");
+  private static final int MAX_ID_CHARS = 256;
+
+  private final RequestLimits limits;
+  private final ObjectReader reader;
+  private final ObjectMapper writer = new ObjectMapper();
+
+  public RequestCodec(RequestLimits limits) {
+    this.limits = limits;
+    JsonFactory factory = JsonFactory.builder()
+        .streamReadConstraints(StreamReadConstraints.builder()
+            .maxNestingDepth(limits.maxNestingDepth())
+            .maxStringLength(limits.maxStringChars())
+            .maxDocumentLength(limits.maxRecordBytes())
+            .maxNumberLength(64)
+            .build())
+        .build();
+    ObjectMapper mapper = new ObjectMapper(factory)
+        .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .disable(JsonParser.Feature.INCLUDE_SOURCE_IN_LOCATION);
+    this.reader = mapper.reader();
+  }
+
+  /** A field broke a rule; carries the message for the error result. */
+  private static final class Invalid extends Exception {
+    Invalid(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * Decodes one record value.
+   *
+   * @param recordTimestampMs the record's timestamp, the base of {@code ttl_ms}
+   */
+  public Decoded decode(byte[] value, RecordSource source, long recordTimestampMs) {
+    String defaultId = source.defaultRequestId();
+    if (value == null) {
+      return new Decoded.Rejected(defaultId, null, "the record has no value (null)");
+    }
+    if (value.length == 0) {
+      return new Decoded.Rejected(defaultId, null, "the record value is empty");
+    }
+    if (value.length > limits.maxRecordBytes()) {
+      return new Decoded.Rejected(defaultId, null, "the record is " + value.length
+          + " bytes, over the limit of " + limits.maxRecordBytes() + " bytes");
+    }
+    String utf8Problem = checkUtf8(value);
+    if (utf8Problem != null) {
+      return new Decoded.Rejected(defaultId, null, utf8Problem);
+    }
+    JsonNode root;
+    try {
+      root = reader.readTree(value);
+    } catch (StreamConstraintsException e) {
+      return new Decoded.Rejected(defaultId, null, "the JSON exceeds a parser limit: "
+          + shorten(e.getOriginalMessage()));
+    } catch (JsonProcessingException e) {
+      String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
+          + ", column " + e.getLocation().getColumnNr();
+      return new Decoded.Rejected(defaultId, null, "malformed JSON" + where + ": "
+          + shorten(e.getOriginalMessage()));
+    } catch (IOException e) {
+      return new Decoded.Rejected(defaultId, null, "unreadable record: " + e.getMessage());
+    }
+    if (root == null || root.isMissingNode()) {
+      return new Decoded.Rejected(defaultId, null, "the record value is blank");
+    }
+    if (!root.isObject()) {
+      return new Decoded.Rejected(defaultId, null, "the record must be a JSON object, got "
+          + kind(root));
+    }
+    JsonNode metadata = root.get("metadata");
+    JsonNode echoedMetadata = metadata != null && metadata.isObject() ? metadata : null;
+    String id = defaultId;
+    try {
+      JsonNode idNode = root.get("id");
+      if (idNode != null && !idNode.isNull()) {
+        if (!idNode.isTextual() || idNode.textValue().isEmpty()
+            || idNode.textValue().length() > MAX_ID_CHARS) {
+          throw new Invalid("id must be a string of 1 to " + MAX_ID_CHARS + " characters");
+        }
+        id = idNode.textValue();
+      }
+      return new Decoded.Accepted(request(root, id, recordTimestampMs));
+    } catch (Invalid e) {
+      return new Decoded.Rejected(id, echoedMetadata, e.getMessage());
+    }
+  }
+
+  private InferenceRequest request(JsonNode root, String id, long timestampMs) throws Invalid {
+    String model = optionalText(root, "model");
+    if (model != null && model.isEmpty()) {
+      throw new Invalid("model must not be empty");
+    }
+    JsonNode promptNode = present(root.get("prompt"));
+    JsonNode messagesNode = present(root.get("messages"));
+    if (promptNode != null && messagesNode != null) {
+      throw new Invalid("give either prompt or messages, not both");
+    }
+    if (promptNode == null && messagesNode == null) {
+      throw new Invalid("prompt or messages is required");
+    }
+    String prompt = null;
+    List<ChatMessage> messages = null;
+    if (promptNode != null) {
+      if (!promptNode.isTextual()) {
+        throw new Invalid("prompt must be a string, got " + kind(promptNode));
+      }
+      if (promptNode.textValue().isEmpty()) {
+        throw new Invalid("prompt must not be empty");
+      }
+      prompt = promptNode.textValue();
+    } else {
+      messages = messages(messagesNode);
+    }
+    SamplingParams params = params(present(root.get("params")));
+    Instant deadline = deadline(root, timestampMs);
+    JsonNode streamNode = present(root.get("stream"));
+    if (streamNode != null && !streamNode.isBoolean()) {
+      throw new Invalid("stream must be true or false, got " + kind(streamNode));
+    }
+    JsonNode metadata = present(root.get("metadata"));
+    if (metadata != null && !metadata.isObject()) {
+      throw new Invalid("metadata must be a JSON object, got " + kind(metadata));
+    }
+    return new InferenceRequest(id, model, prompt, messages, params, deadline,
+        streamNode != null && streamNode.booleanValue(), metadata);
+  }
+
+  private List<ChatMessage> messages(JsonNode node) throws Invalid {
+    if (!node.isArray()) {
+      throw new Invalid("messages must be an array, got " + kind(node));
+    }
+    if (node.isEmpty()) {
+      throw new Invalid("messages must not be empty");
+    }
+    if (node.size() > limits.maxMessages()) {
+      throw new Invalid("messages has " + node.size() + " entries, over the limit of "
+          + limits.maxMessages());
+    }
+    List<ChatMessage> out = new ArrayList<>(node.size());
+    for (int i = 0; i < node.size(); i++) {
+      JsonNode m = node.get(i);
+      if (!m.isObject()) {
+        throw new Invalid("messages[" + i + "] must be an object with role and content");
+      }
+      JsonNode role = m.get("role");
+      JsonNode content = m.get("content");
+      if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
+        throw new Invalid("messages[" + i + "].role must be one of " + ROLES);
+      }
+      if (content == null || !content.isTextual()) {
+        throw new Invalid("messages[" + i + "].content must be a string");
+      }
+      out.add(new ChatMessage(role.textValue(), content.textValue()));
+    }
+    return List.copyOf(out);
+  }
+
+  private SamplingParams params(JsonNode p) throws Invalid {
+    if (p == null) {
+      return SamplingParams.DEFAULTS;
+    }
+    if (!p.isObject()) {
+      throw new Invalid("params must be a JSON object, got " + kind(p));
+    }
+    Integer maxTokens = integer(p, "max_tokens", 1, limits.maxTokens());
+    Double temperature = number(p, "temperature", 0, Double.MAX_VALUE, true, true);
+    Double topP = number(p, "top_p", 0, 1, false, true);
+    Integer topK = integer(p, "top_k", -1, Integer.MAX_VALUE);
+    Double minP = number(p, "min_p", 0, 1, true, true);
+    List<String> stop = stop(present(p.get("stop")));
+    Integer seed = integer(p, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
+    Integer n = integer(p, "n", 1, limits.maxSamples());
+    Double presence = number(p, "presence_penalty", -2, 2, true, true);
+    Double frequency = number(p, "frequency_penalty", -2, 2, true, true);
+    Double repetition = number(p, "repetition_penalty", 0, 2, false, true);
+    Boolean ignoreEos = bool(p, "ignore_eos");
+    String jsonSchema = null;
+    JsonNode schema = present(p.get("json_schema"));
+    if (schema != null) {
+      if (schema.isObject()) {
+        try {
+          jsonSchema = writer.writeValueAsString(schema);
+        } catch (JsonProcessingException e) {
+          throw new Invalid("params.json_schema cannot be serialised");
+        }
+      } else if (schema.isTextual() && !schema.textValue().isBlank()) {
+        jsonSchema = schema.textValue();
+      } else {
+        throw new Invalid("params.json_schema must be a JSON object or a non-empty string");
+      }
+    }
+    String regex = optionalText(p, "regex", "params.regex");
+    if (regex != null && regex.isEmpty()) {
+      throw new Invalid("params.regex must not be empty");
+    }
+    List<String> choice = null;
+    JsonNode choiceNode = present(p.get("choice"));
+    if (choiceNode != null) {
+      choice = strings(choiceNode, "params.choice", Integer.MAX_VALUE);
+      if (choice.isEmpty()) {
+        throw new Invalid("params.choice must list at least one string");
+      }
+    }
+    int constraints = (jsonSchema != null ? 1 : 0) + (regex != null ? 1 : 0)
+        + (choice != null ? 1 : 0);
+    if (constraints > 1) {
+      throw new Invalid("params may set at most one of json_schema, regex, choice");
+    }
+    return new SamplingParams(maxTokens, temperature, topP, topK, minP, stop, seed, n, presence,
+        frequency, repetition, ignoreEos, jsonSchema, regex, choice);
+  }
+
+  private List<String> stop(JsonNode node) throws Invalid {
+    if (node == null) {
+      return List.of();
+    }
+    if (node.isTextual()) {
+      if (node.textValue().isEmpty()) {
+        throw new Invalid("params.stop must not be an empty string");
+      }
+      return List.of(node.textValue());
+    }
+    List<String> out = strings(node, "params.stop", limits.maxStopSequences());
+    for (String s : out) {
+      if (s.isEmpty()) {
+        throw new Invalid("params.stop must not contain an empty string");
+      }
+    }
+    return out;
+  }
+
+  private static List<String> strings(JsonNode node, String field, int max) throws Invalid {
+    if (!node.isArray()) {
+      throw new Invalid(field + " must be an array of strings, got " + kind(node));
+    }
+    if (node.size() > max) {
+      throw new Invalid(field + " has " + node.size() + " entries, over the limit of " + max);
+    }
+    List<String> out = new ArrayList<>(node.size());
+    for (JsonNode s : node) {
+      if (!s.isTextual()) {
+        throw new Invalid(field + " must contain only strings, got " + kind(s));
+      }
+      out.add(s.textValue());
+    }
+    return List.copyOf(out);
+  }
+
+  private static Instant deadline(JsonNode root, long timestampMs) throws Invalid {
+    Instant deadline = null;
+    JsonNode ttl = present(root.get("ttl_ms"));
+    if (ttl != null) {
+      if (!ttl.isIntegralNumber() || !ttl.canConvertToLong() || ttl.longValue() <= 0) {
+        throw new Invalid("ttl_ms must be a positive whole number of milliseconds");
+      }
+      long base = timestampMs >= 0 ? timestampMs : System.currentTimeMillis();
+      deadline = Instant.ofEpochMilli(base).plusMillis(Math.min(ttl.longValue(),
+          Long.MAX_VALUE / 4));
+    }
+    JsonNode at = present(root.get("deadline"));
+    if (at != null) {
+      if (!at.isTextual()) {
+        throw new Invalid("deadline must be an RFC 3339 string, e.g. 2026-01-31T12:00:00Z");
+      }
+      Instant parsed;
+      try {
+        parsed = OffsetDateTime.parse(at.textValue()).toInstant();
+      } catch (DateTimeParseException e) {
+        throw new Invalid("deadline must be an RFC 3339 instant, e.g. 2026-01-31T12:00:00Z");
+      }
+      deadline = deadline == null || parsed.isBefore(deadline) ? parsed : deadline;
+    }
+    return deadline;
+  }
+
+  private static Integer integer(JsonNode p, String name, long min, long max) throws Invalid {
+    JsonNode v = present(p.get(name));
+    if (v == null) {
+      return null;
+    }
+    if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < min
+        || v.longValue() > max) {
+      throw new Invalid("params." + name + " must be a whole number from " + min + " to "
+          + max + ", got " + describe(v));
+    }
+    return v.intValue();
+  }
+
+  private static Double number(JsonNode p, String name, double min, double max,
+      boolean minInclusive, boolean maxInclusive) throws Invalid {
+    JsonNode v = present(p.get(name));
+    if (v == null) {
+      return null;
+    }
+    double d = v.isNumber() ? v.doubleValue() : Double.NaN;
+    boolean ok = v.isNumber() && Double.isFinite(d)
+        && (minInclusive ? d >= min : d > min) && (maxInclusive ? d <= max : d < max);
+    if (!ok) {
+      String range = (minInclusive ? "[" : "(") + fmt(min) + ", "
+          + (max == Double.MAX_VALUE ? "∞)" : fmt(max) + (maxInclusive ? "]" : ")"));
+      throw new Invalid("params." + name + " must be a number in " + range + ", got "
+          + describe(v));
+    }
+    return d;
+  }
+
+  private static Boolean bool(JsonNode p, String name) throws Invalid {
+    JsonNode v = present(p.get(name));
+    if (v == null) {
+      return null;
+    }
+    if (!v.isBoolean()) {
+      throw new Invalid("params." + name + " must be true or false, got " + describe(v));
+    }
+    return v.booleanValue();
+  }
+
+  private static String optionalText(JsonNode o, String name) throws Invalid {
+    return optionalText(o, name, name);
+  }
+
+  private static String optionalText(JsonNode o, String name, String label) throws Invalid {
+    JsonNode v = present(o.get(name));
+    if (v == null) {
+      return null;
+    }
+    if (!v.isTextual()) {
+      throw new Invalid(label + " must be a string, got " + kind(v));
+    }
+    return v.textValue();
+  }
+
+  /** A JSON null counts as absent. */
+  private static JsonNode present(JsonNode n) {
+    return n == null || n.isNull() ? null : n;
+  }
+
+  private static String kind(JsonNode n) {
+    return switch (n.getNodeType()) {
+      case ARRAY -> "an array";
+      case OBJECT -> "an object";
+      case STRING -> "a string";
+      case NUMBER -> "a number";
+      case BOOLEAN -> "a boolean";
+      case NULL -> "null";
+      default -> n.getNodeType().toString().toLowerCase();
+    };
+  }
+
+  /** Numbers and booleans are shown; strings only by their kind (they may be user text). */
+  private static String describe(JsonNode v) {
+    return v.isNumber() || v.isBoolean() ? v.toString() : kind(v);
+  }
+
+  private static String fmt(double d) {
+    return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
+  }
+
+  private static String shorten(String s) {
+    if (s == null) {
+      return "";
+    }
+    String oneLine = s.replaceAll("\\s+", " ");
+    return oneLine.length() <= 120 ? oneLine : oneLine.substring(0, 120) + "…";
+  }
+
+  /** Strict UTF-8: no overlong forms, no surrogates, no truncated sequences. */
+  private static String checkUtf8(byte[] value) {
+    CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        .onMalformedInput(CodingErrorAction.REPORT)
+        .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(value);
+    try {
+      decoder.decode(in);
+      return null;
+    } catch (CharacterCodingException e) {
+      return "the record is not valid UTF-8 (bad byte sequence near byte " + in.position()
+          + ")";
+    }
+  }
+}

@@ -1,0 +1,137 @@
+package io.kvw.common;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Writes results, error results and partial outputs as CONTRACT.md's JSON, and reads results
+ * back (for clients and tests). Thread-safe.
+ *
+ * <p>Results are written field by field with a streaming generator: it is on the hot path and
+ * keeps the field order of the contract.
+ */
+public final class ResultCodec {
+  private final ObjectMapper mapper = new ObjectMapper();
+  private final JsonFactory factory = mapper.getFactory();
+
+  public byte[] encode(InferenceResult r) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = factory.createGenerator(out)) {
+      g.setCodec(mapper);
+      g.writeStartObject();
+      g.writeStringField("id", r.id());
+      if (r.model() != null) {
+        g.writeStringField("model", r.model());
+      }
+      if (r.isError()) {
+        g.writeObjectFieldStart("error");
+        g.writeStringField("type", r.error().type().wireName());
+        g.writeStringField("message", r.error().message());
+        g.writeEndObject();
+      } else {
+        g.writeStringField("text", r.text());
+        g.writeArrayFieldStart("outputs");
+        for (Output o : r.outputs()) {
+          g.writeStartObject();
+          g.writeNumberField("index", o.index());
+          g.writeStringField("text", o.text());
+          g.writeStringField("finish_reason", o.finishReason());
+          g.writeEndObject();
+        }
+        g.writeEndArray();
+        if (r.usage() != null) {
+          g.writeObjectFieldStart("usage");
+          g.writeNumberField("prompt_tokens", r.usage().promptTokens());
+          g.writeNumberField("completion_tokens", r.usage().completionTokens());
+          g.writeNumberField("cached_tokens", r.usage().cachedTokens());
+          g.writeEndObject();
+        }
+        if (r.timing() != null) {
+          g.writeObjectFieldStart("timing");
+          g.writeNumberField("queue_ms", r.timing().queueMs());
+          g.writeNumberField("ttft_ms", r.timing().ttftMs());
+          g.writeNumberField("backend_ms", r.timing().backendMs());
+          g.writeNumberField("total_ms", r.timing().totalMs());
+          g.writeEndObject();
+        }
+      }
+      g.writeNumberField("attempts", r.attempts());
+      if (r.metadata() != null) {
+        g.writeFieldName("metadata");
+        g.writeTree(r.metadata());
+      }
+      if (r.source() != null) {
+        g.writeObjectFieldStart("source");
+        g.writeStringField("topic", r.source().topic());
+        g.writeNumberField("partition", r.source().partition());
+        g.writeNumberField("offset", r.source().offset());
+        g.writeEndObject();
+      }
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  /**
+   * A partial output for the stream topic: {@code {"id", "index", "text",
+   * "completion_tokens"}}, where {@code text} is all the text of sample {@code index} so far.
+   */
+  public byte[] encodePartial(String id, int index, String textSoFar, int completionTokens) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(128);
+    try (JsonGenerator g = factory.createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("id", id);
+      g.writeNumberField("index", index);
+      g.writeStringField("text", textSoFar);
+      g.writeNumberField("completion_tokens", completionTokens);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  /** Reads a result or an error result. */
+  public InferenceResult decode(byte[] json) {
+    JsonNode n;
+    try {
+      n = mapper.readTree(json);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("not a result: " + e.getMessage(), e);
+    }
+    JsonNode src = n.get("source");
+    RecordSource source = src == null ? null : new RecordSource(src.path("topic").asText(),
+        src.path("partition").asInt(), src.path("offset").asLong());
+    JsonNode metadata = n.get("metadata");
+    String model = n.hasNonNull("model") ? n.get("model").asText() : null;
+    int attempts = n.path("attempts").asInt();
+    if (n.has("error")) {
+      JsonNode e = n.get("error");
+      return InferenceResult.failure(n.path("id").asText(), model, new ErrorInfo(
+          ErrorType.fromWireName(e.path("type").asText()), e.path("message").asText()),
+          attempts, metadata, source);
+    }
+    List<Output> outputs = new ArrayList<>();
+    for (JsonNode o : n.path("outputs")) {
+      outputs.add(new Output(o.path("index").asInt(), o.path("text").asText(),
+          o.path("finish_reason").asText()));
+    }
+    JsonNode u = n.path("usage");
+    JsonNode t = n.path("timing");
+    return InferenceResult.success(n.path("id").asText(), model, outputs,
+        new Usage(u.path("prompt_tokens").asInt(), u.path("completion_tokens").asInt(),
+            u.path("cached_tokens").asInt()),
+        new Timing(t.path("queue_ms").asLong(), t.path("ttft_ms").asLong(),
+            t.path("backend_ms").asLong(), t.path("total_ms").asLong()),
+        attempts, metadata, source);
+  }
+}
