@@ -1,0 +1,186 @@
+package io.kvw.testkit.sim;
+
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.kvw.proto.common.GetTokenizerChunk;
+import io.kvw.proto.common.GetTokenizerRequest;
+import io.kvw.proto.vllm.AbortRequest;
+import io.kvw.proto.vllm.AbortResponse;
+import io.kvw.proto.vllm.GenerateRequest;
+import io.kvw.proto.vllm.GenerateResponse;
+import io.kvw.proto.vllm.GetLoadsRequest;
+import io.kvw.proto.vllm.GetLoadsResponse;
+import io.kvw.proto.vllm.GetModelInfoRequest;
+import io.kvw.proto.vllm.GetModelInfoResponse;
+import io.kvw.proto.vllm.GetServerInfoRequest;
+import io.kvw.proto.vllm.GetServerInfoResponse;
+import io.kvw.proto.vllm.HealthCheckRequest;
+import io.kvw.proto.vllm.HealthCheckResponse;
+import io.kvw.proto.vllm.SamplingParams;
+import io.kvw.proto.vllm.SchedulerLoad;
+import io.kvw.proto.vllm.VllmEngineGrpc;
+import java.time.Instant;
+import java.util.Arrays;
+
+/**
+ * The {@code vllm.grpc.engine.VllmEngine} service of the simulator: validates like vLLM,
+ * computes deterministic outputs, and leaves timing to the {@link SimEngine}.
+ */
+final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
+  private static final int TOKENIZER_CHUNK_BYTES = 64 * 1024;
+
+  private final String modelName;
+  private final Integer outputTokens;
+  private final int maxContextLength;
+  private final SimTokenizer tokenizer;
+  private final SimEngine engine;
+  private final Faults faults;
+  private final SimStats stats;
+  private final long startNanos = System.nanoTime();
+
+  SimService(String modelName, Integer outputTokens, int maxContextLength,
+      SimTokenizer tokenizer, SimEngine engine, Faults faults, SimStats stats) {
+    this.modelName = modelName;
+    this.outputTokens = outputTokens;
+    this.maxContextLength = maxContextLength;
+    this.tokenizer = tokenizer;
+    this.engine = engine;
+    this.faults = faults;
+    this.stats = stats;
+  }
+
+  @Override
+  public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
+    stats.received.incrementAndGet();
+    Status.Code fault = faults.failureFor();
+    if (fault != null) {
+      stats.failed.incrementAndGet();
+      out.onError(Status.fromCode(fault).withDescription("injected fault").asRuntimeException());
+      return;
+    }
+    int[] prompt = request.hasTokenized()
+        ? request.getTokenized().getInputIdsList().stream().mapToInt(Integer::intValue).toArray()
+        : tokenizer.encode(request.getText());
+    SamplingParams p = request.getSamplingParams();
+    String invalid = validate(p, prompt.length);
+    if (invalid != null) {
+      stats.failed.incrementAndGet();
+      out.onError(Status.INVALID_ARGUMENT.withDescription(invalid).asRuntimeException());
+      return;
+    }
+    int n = p.hasN() && p.getN() > 0 ? p.getN() : 1;
+    int natural = outputTokens != null ? outputTokens : prompt.length;
+    int cap = p.hasMaxTokens() ? p.getMaxTokens() : maxContextLength - prompt.length;
+    int len = Math.min(natural, cap);
+    int[][] outputs = new int[n][];
+    String[] reasons = new String[n];
+    for (int s = 0; s < n; s++) {
+      outputs[s] = sample(prompt, len, s);
+      reasons[s] = natural > cap ? "length" : "stop";
+    }
+    engine.submit(engine.new Sequence(request.getRequestId(),
+        (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
+        request.getStream(), faults.extraDelay(), faults.hangs()));
+  }
+
+  /** The prompt's tokens cycled to {@code len}, rotated by the sample index. */
+  static int[] sample(int[] prompt, int len, int index) {
+    if (prompt.length == 0) {
+      return new int[0];
+    }
+    int[] out = new int[len];
+    for (int i = 0; i < len; i++) {
+      out[i] = prompt[(i + index) % prompt.length];
+    }
+    return out;
+  }
+
+  private String validate(SamplingParams p, int promptTokens) {
+    if (p.hasTemperature() && p.getTemperature() < 0) {
+      return "temperature must be non-negative, got " + p.getTemperature();
+    }
+    if (p.hasTopP() && (p.getTopP() <= 0 || p.getTopP() > 1)) {
+      return "top_p must be in (0, 1], got " + p.getTopP();
+    }
+    if (p.hasMaxTokens() && p.getMaxTokens() < 1) {
+      return "max_tokens must be at least 1, got " + p.getMaxTokens();
+    }
+    int maxTokens = p.hasMaxTokens() ? p.getMaxTokens() : 1;
+    if (promptTokens + maxTokens > maxContextLength) {
+      return "This model's maximum context length is " + maxContextLength + " tokens. However,"
+          + " you requested " + (promptTokens + maxTokens) + " tokens (" + promptTokens
+          + " in the messages, " + maxTokens + " in the completion).";
+    }
+    return null;
+  }
+
+  @Override
+  public void healthCheck(HealthCheckRequest request, StreamObserver<HealthCheckResponse> out) {
+    if (faults.isUnavailable()) {
+      out.onError(Status.UNAVAILABLE.withDescription("injected outage").asRuntimeException());
+      return;
+    }
+    out.onNext(HealthCheckResponse.newBuilder().setHealthy(true).setMessage("ok").build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void abort(AbortRequest request, StreamObserver<AbortResponse> out) {
+    engine.abort(request.getRequestIdsList());
+    out.onNext(AbortResponse.getDefaultInstance());
+    out.onCompleted();
+  }
+
+  @Override
+  public void getModelInfo(GetModelInfoRequest request,
+      StreamObserver<GetModelInfoResponse> out) {
+    out.onNext(GetModelInfoResponse.newBuilder().setModelPath("simulator/" + modelName)
+        .setIsGeneration(true).setMaxContextLength(maxContextLength)
+        .setVocabSize(tokenizer.vocabSize()).setServedModelName(modelName)
+        .setTokenizerPath("simulator/" + modelName).addEosTokenIds(tokenizer.eosTokenId())
+        .setMaxReqInputLen(maxContextLength).build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void getServerInfo(GetServerInfoRequest request,
+      StreamObserver<GetServerInfoResponse> out) {
+    out.onNext(GetServerInfoResponse.newBuilder()
+        .setActiveRequests(engine.running() + engine.waitingCount())
+        .setIsPaused(faults.isUnavailable())
+        .setUptimeSeconds((System.nanoTime() - startNanos) / 1e9)
+        .setServerType("vllm-sim").build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void getLoads(GetLoadsRequest request, StreamObserver<GetLoadsResponse> out) {
+    int running = engine.running();
+    out.onNext(GetLoadsResponse.newBuilder().setTimestamp(Instant.now().toString())
+        .setVersion("sim").setDpRankCount(1)
+        .addLoads(SchedulerLoad.newBuilder().setDpRank(0).setNumRunningReqs(running)
+            .setNumWaitingReqs(engine.waitingCount()).setNumTotalReqs(running
+                + engine.waitingCount())
+            .setTokenUsage((double) running / engine.maxNumSeqs())
+            .setMaxRunningRequests(engine.maxNumSeqs()))
+        .build());
+    out.onCompleted();
+  }
+
+  @Override
+  public void getTokenizer(GetTokenizerRequest request, StreamObserver<GetTokenizerChunk> out) {
+    byte[] zip = tokenizer.zip();
+    for (int from = 0; from < zip.length; from += TOKENIZER_CHUNK_BYTES) {
+      int to = Math.min(zip.length, from + TOKENIZER_CHUNK_BYTES);
+      GetTokenizerChunk.Builder chunk = GetTokenizerChunk.newBuilder()
+          .setData(ByteString.copyFrom(Arrays.copyOfRange(zip, from, to)));
+      if (to == zip.length) {
+        chunk.setSha256(tokenizer.zipSha256()); // on the last chunk only, as vLLM does
+      }
+      out.onNext(chunk.build());
+    }
+    out.onCompleted();
+  }
+}

@@ -1,0 +1,62 @@
+package io.kvw.testkit.sim;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What the simulator saw, for assertions and benchmarks. */
+public final class SimStats {
+  final AtomicLong received = new AtomicLong();
+  final AtomicLong completed = new AtomicLong();
+  final AtomicLong failed = new AtomicLong();
+  final AtomicLong aborted = new AtomicLong();
+  final AtomicLong cancelled = new AtomicLong();
+  final AtomicInteger running = new AtomicInteger();
+  final AtomicInteger waiting = new AtomicInteger();
+  final AtomicInteger maxRunning = new AtomicInteger();
+  final AtomicInteger maxWaiting = new AtomicInteger();
+
+  /** Generate calls received. */
+  public long received() {
+    return received.get();
+  }
+
+  /** Generate calls answered in full. */
+  public long completed() {
+    return completed.get();
+  }
+
+  /** Generate calls failed by an injected fault or a bad request. */
+  public long failed() {
+    return failed.get();
+  }
+
+  /** Requests ended by {@code Abort}. */
+  public long aborted() {
+    return aborted.get();
+  }
+
+  /** Requests the client cancelled (deadline or cancellation). */
+  public long cancelled() {
+    return cancelled.get();
+  }
+
+  /** Sequences running now. */
+  public int running() {
+    return running.get();
+  }
+
+  /** Requests waiting for a running slot now. */
+  public int waiting() {
+    return waiting.get();
+  }
+
+  /** The most sequences that ever ran at once. */
+  public int maxRunning() {
+    return maxRunning.get();
+  }
+
+  /** The longest the waiting queue ever was. */
+  public int maxWaiting() {
+    return maxWaiting.get();
+  }
+}

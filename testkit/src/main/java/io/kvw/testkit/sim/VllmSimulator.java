@@ -1,0 +1,198 @@
+package io.kvw.testkit.sim;
+
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A gRPC server that speaks vLLM's engine protocol ({@code vllm serve MODEL --grpc}) for tests,
+ * the demo and benchmarks on machines without a GPU.
+ *
+ * <p>Outputs are deterministic: the prompt's own tokens (echo mode, the default), or, with
+ * {@link Builder#outputTokens}, a fixed number of tokens cycled from the prompt. Timing follows
+ * vLLM's shape: at most {@code maxNumSeqs} sequences run, the rest queue FIFO, each produces
+ * its first token after {@code timeToFirstToken} and the rest one {@code timePerOutputToken}
+ * apart. Its capacity is therefore {@code maxNumSeqs / (ttft + tpot * (tokens - 1))} requests
+ * per second. {@link #faults()} injects errors, outages, slowness and hangs.
+ */
+public final class VllmSimulator implements AutoCloseable {
+  private final Builder settings;
+  private final SimTokenizer tokenizer;
+  private final SimStats stats = new SimStats();
+  private final Faults faults = new Faults();
+  private final SimEngine engine;
+  private final SimService service;
+  private Server server;
+  private int port;
+
+  private VllmSimulator(Builder b) {
+    this.settings = b;
+    this.tokenizer = new SimTokenizer();
+    this.engine = new SimEngine(b.ttft, b.tpot, b.streamInterval, b.maxNumSeqs, stats);
+    this.service = new SimService(b.modelName, b.outputTokens, b.maxContextLength, tokenizer,
+        engine, faults, stats);
+    this.port = b.port;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Settings of a simulator; the defaults answer at once. */
+  public static final class Builder {
+    private String modelName = "sim-model";
+    private Duration ttft = Duration.ZERO;
+    private Duration tpot = Duration.ZERO;
+    private Duration streamInterval = Duration.ofMillis(20);
+    private int maxNumSeqs = 256;
+    private Integer outputTokens;
+    private int maxContextLength = 2048;
+    private int port;
+    private String host = "127.0.0.1";
+
+    /** The {@code served_model_name}. */
+    public Builder modelName(String name) {
+      this.modelName = name;
+      return this;
+    }
+
+    public Builder timeToFirstToken(Duration d) {
+      this.ttft = d;
+      return this;
+    }
+
+    public Builder timePerOutputToken(Duration d) {
+      this.tpot = d;
+      return this;
+    }
+
+    /**
+     * How often a streaming request gets a chunk after its first token (tokens due meanwhile
+     * are sent together), like vLLM's stream interval. Default 20 ms.
+     */
+    public Builder streamInterval(Duration d) {
+      this.streamInterval = d;
+      return this;
+    }
+
+    /** Sequences running at once; more wait in a FIFO queue. */
+    public Builder maxNumSeqs(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxNumSeqs must be at least 1, got " + n);
+      }
+      this.maxNumSeqs = n;
+      return this;
+    }
+
+    /** Output length; null (default) echoes the prompt's tokens. Capped by max_tokens. */
+    public Builder outputTokens(Integer n) {
+      this.outputTokens = n;
+      return this;
+    }
+
+    /** Prompt plus max_tokens above this is refused with INVALID_ARGUMENT. Default 2048. */
+    public Builder maxContextLength(int n) {
+      this.maxContextLength = n;
+      return this;
+    }
+
+    /** The address to listen on; default 127.0.0.1 (0.0.0.0 in a container). */
+    public Builder host(String host) {
+      this.host = host;
+      return this;
+    }
+
+    /** The port; 0 (default) picks a free one. */
+    public Builder port(int port) {
+      this.port = port;
+      return this;
+    }
+
+    public VllmSimulator build() {
+      return new VllmSimulator(this);
+    }
+  }
+
+  /** Starts serving (on 127.0.0.1 unless another host was set). */
+  public synchronized VllmSimulator start() {
+    if (server != null) {
+      return this;
+    }
+    try {
+      server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host, port))
+          .addService(service).build().start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot serve on port " + port, e);
+    }
+    port = server.getPort();
+    return this;
+  }
+
+  /**
+   * Takes the server off the network, as a crashed or restarting vLLM: open calls are cut,
+   * new connections are refused. {@link #start()} brings it back on the same port.
+   */
+  public synchronized void stopServing() {
+    if (server == null) {
+      return;
+    }
+    server.shutdownNow();
+    engine.cancelAll();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    server = null;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** {@code 127.0.0.1:PORT}, as the worker's {@code vllm.target}. */
+  public String target() {
+    return "127.0.0.1:" + port;
+  }
+
+  public String modelName() {
+    return settings.modelName;
+  }
+
+  /** Requests per second the simulator can answer at most, for a given output length. */
+  public double capacity(int outputTokens) {
+    double seconds = (settings.ttft.toNanos()
+        + (long) Math.max(0, outputTokens - 1) * settings.tpot.toNanos()) / 1e9;
+    return seconds == 0 ? Double.POSITIVE_INFINITY : settings.maxNumSeqs / seconds;
+  }
+
+  public Faults faults() {
+    return faults;
+  }
+
+  public SimStats stats() {
+    return stats;
+  }
+
+  /** The text the simulator answers {@code prompt} with in echo mode, given max_tokens. */
+  public String expectedEchoText(String prompt, int maxTokens) {
+    int[] ids = tokenizer.encode(prompt);
+    return tokenizer.decode(SimService.sample(ids, Math.min(ids.length, maxTokens), 0));
+  }
+
+  /** The tokenizer the simulator uses, for tests that need token counts. */
+  public SimTokenizer tokenizer() {
+    return tokenizer;
+  }
+
+  @Override
+  public synchronized void close() {
+    stopServing();
+    engine.close();
+    tokenizer.close();
+  }
+}

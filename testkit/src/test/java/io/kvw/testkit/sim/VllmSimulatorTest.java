@@ -1,0 +1,248 @@
+package io.kvw.testkit.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.kvw.proto.common.GetTokenizerChunk;
+import io.kvw.proto.common.GetTokenizerRequest;
+import io.kvw.proto.vllm.AbortRequest;
+import io.kvw.proto.vllm.GenerateComplete;
+import io.kvw.proto.vllm.GenerateRequest;
+import io.kvw.proto.vllm.GenerateResponse;
+import io.kvw.proto.vllm.GetLoadsRequest;
+import io.kvw.proto.vllm.GetModelInfoRequest;
+import io.kvw.proto.vllm.HealthCheckRequest;
+import io.kvw.proto.vllm.SamplingParams;
+import io.kvw.proto.vllm.VllmEngineGrpc;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The simulator over a real loopback socket, with a plain gRPC client. */
+class VllmSimulatorTest {
+  private VllmSimulator sim;
+  private ManagedChannel channel;
+
+  private VllmEngineGrpc.VllmEngineBlockingStub start(VllmSimulator.Builder b) {
+    sim = b.build().start();
+    channel = ManagedChannelBuilder.forTarget(sim.target()).usePlaintext().build();
+    return VllmEngineGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  @AfterEach
+  void stop() {
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    if (sim != null) {
+      sim.close();
+    }
+  }
+
+  private static GenerateRequest request(String id, String text, SamplingParams params,
+      boolean stream) {
+    return GenerateRequest.newBuilder().setRequestId(id).setText(text)
+        .setSamplingParams(params).setStream(stream).build();
+  }
+
+  private static List<GenerateComplete> completes(Iterator<GenerateResponse> it) {
+    List<GenerateComplete> out = new ArrayList<>();
+    it.forEachRemaining(r -> {
+      if (r.hasComplete()) {
+        out.add(r.getComplete());
+      }
+    });
+    return out;
+  }
+
+  private int[] ids(GenerateComplete c) {
+    return c.getOutputIdsList().stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  @Test
+  void echoModeAnswersWithThePromptsOwnTokens() {
+    var stub = start(VllmSimulator.builder());
+    List<GenerateComplete> done = completes(stub.generate(request("a", "Hello, world! Ünïcödé 😀",
+        SamplingParams.getDefaultInstance(), false)));
+    assertThat(done).hasSize(1);
+    assertThat(sim.tokenizer().decode(ids(done.get(0)))).isEqualTo("Hello, world! Ünïcödé 😀");
+    assertThat(done.get(0).getFinishReason()).isEqualTo("stop");
+    assertThat(done.get(0).getPromptTokens()).isEqualTo(done.get(0).getCompletionTokens());
+  }
+
+  @Test
+  void maxTokensCutsTheOutputWithFinishReasonLength() {
+    var stub = start(VllmSimulator.builder());
+    GenerateComplete c = completes(stub.generate(request("a", "one two three four five six",
+        SamplingParams.newBuilder().setMaxTokens(2).build(), false))).get(0);
+    assertThat(c.getOutputIdsCount()).isEqualTo(2);
+    assertThat(c.getFinishReason()).isEqualTo("length");
+    assertThat(sim.expectedEchoText("one two three four five six", 2))
+        .isEqualTo(sim.tokenizer().decode(ids(c)));
+  }
+
+  @Test
+  void severalSamplesAreToldApartByIndex() {
+    var stub = start(VllmSimulator.builder().outputTokens(5));
+    List<GenerateComplete> done = completes(stub.generate(request("a", "abc def ghi",
+        SamplingParams.newBuilder().setN(2).build(), false)));
+    assertThat(done).extracting(GenerateComplete::getIndex).containsExactlyInAnyOrder(0, 1);
+    assertThat(done).allSatisfy(c -> assertThat(c.getOutputIdsCount()).isEqualTo(5));
+    assertThat(ids(done.get(0))).isNotEqualTo(ids(done.get(1)));
+  }
+
+  @Test
+  void streamedChunksAddUpToTheCompleteOutput() {
+    var stub = start(VllmSimulator.builder().outputTokens(12)
+        .timeToFirstToken(Duration.ofMillis(5)).timePerOutputToken(Duration.ofMillis(2))
+        .streamInterval(Duration.ofMillis(1)));
+    List<Integer> streamed = new ArrayList<>();
+    List<GenerateComplete> done = new ArrayList<>();
+    int[] chunks = {0};
+    stub.generate(request("a", "stream these words", SamplingParams.getDefaultInstance(), true))
+        .forEachRemaining(r -> {
+          if (r.hasChunk()) {
+            chunks[0]++;
+            streamed.addAll(r.getChunk().getTokenIdsList());
+          } else {
+            done.add(r.getComplete());
+          }
+        });
+    assertThat(chunks[0]).isGreaterThan(1);
+    assertThat(streamed).isEqualTo(done.get(0).getOutputIdsList());
+  }
+
+  @Test
+  void aPromptTooLongForTheContextIsInvalidArgument() {
+    var stub = start(VllmSimulator.builder().maxContextLength(16));
+    assertThatThrownBy(() -> completes(stub.generate(request("a", "many words ".repeat(20),
+        SamplingParams.newBuilder().setMaxTokens(4).build(), false))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+            e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+  }
+
+  @Test
+  void atMostMaxNumSeqsRunAndTheRestQueue() throws Exception {
+    start(VllmSimulator.builder().maxNumSeqs(4).outputTokens(1)
+        .timeToFirstToken(Duration.ofMillis(100)));
+    var async = VllmEngineGrpc.newStub(channel);
+    List<CompletableFuture<Long>> finished = new ArrayList<>();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < 12; i++) {
+      CompletableFuture<Long> f = new CompletableFuture<>();
+      finished.add(f);
+      async.generate(request("r" + i, "x", SamplingParams.getDefaultInstance(), false),
+          new StreamObserver<>() {
+            @Override
+            public void onNext(GenerateResponse value) {}
+
+            @Override
+            public void onError(Throwable t) {
+              f.completeExceptionally(t);
+            }
+
+            @Override
+            public void onCompleted() {
+              f.complete(System.nanoTime() - t0);
+            }
+          });
+    }
+    CompletableFuture.allOf(finished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    assertThat(sim.stats().maxRunning()).isEqualTo(4);
+    assertThat(sim.stats().maxWaiting()).isGreaterThanOrEqualTo(4);
+    // three waves of 100 ms: the last answer cannot come before 300 ms
+    long last = finished.stream().mapToLong(CompletableFuture::join).max().orElseThrow();
+    assertThat(Duration.ofNanos(last)).isGreaterThanOrEqualTo(Duration.ofMillis(290));
+    assertThat(sim.capacity(1)).isEqualTo(40.0);
+  }
+
+  @Test
+  void abortEndsARunningRequestAndFreesItsSlot() throws Exception {
+    var stub = start(VllmSimulator.builder().maxNumSeqs(1));
+    sim.faults().hang(1.0);
+    CompletableFuture<List<GenerateComplete>> hung = CompletableFuture.supplyAsync(() ->
+        completes(stub.generate(request("stuck", "x", SamplingParams.getDefaultInstance(),
+            false))));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (sim.stats().running() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    sim.faults().reset();
+    stub.abort(AbortRequest.newBuilder().addRequestIds("stuck").build());
+    assertThat(hung.get(5, TimeUnit.SECONDS).get(0).getFinishReason()).isEqualTo("abort");
+    assertThat(sim.stats().aborted()).isEqualTo(1);
+    assertThat(completes(stub.generate(request("next", "y", SamplingParams.getDefaultInstance(),
+        false)))).hasSize(1);
+  }
+
+  @Test
+  void faultsFailCallsWithTheirStatus() {
+    var stub = start(VllmSimulator.builder());
+    sim.faults().failNext(Status.Code.INTERNAL, 1);
+    assertThatThrownBy(() -> completes(stub.generate(request("a", "x",
+        SamplingParams.getDefaultInstance(), false))))
+        .hasMessageContaining("INTERNAL");
+    assertThat(completes(stub.generate(request("b", "x", SamplingParams.getDefaultInstance(),
+        false)))).hasSize(1);
+    sim.faults().unavailable(true);
+    assertThatThrownBy(() -> stub.healthCheck(HealthCheckRequest.getDefaultInstance()))
+        .hasMessageContaining("UNAVAILABLE");
+    sim.faults().unavailable(false);
+    assertThat(stub.healthCheck(HealthCheckRequest.getDefaultInstance()).getHealthy()).isTrue();
+  }
+
+  @Test
+  void getTokenizerServesAVerifiableZipOfTheTokenizer() throws Exception {
+    var stub = start(VllmSimulator.builder().modelName("m1"));
+    ByteArrayOutputStream zip = new ByteArrayOutputStream();
+    List<GetTokenizerChunk> chunks = new ArrayList<>();
+    stub.getTokenizer(GetTokenizerRequest.getDefaultInstance()).forEachRemaining(c -> {
+      chunks.add(c);
+      zip.writeBytes(c.getData().toByteArray());
+    });
+    assertThat(chunks.get(chunks.size() - 1).getSha256()).isEqualTo(HexFormat.of().formatHex(
+        MessageDigest.getInstance("SHA-256").digest(zip.toByteArray())));
+    List<String> names = new ArrayList<>();
+    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(zip.toByteArray()))) {
+      for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+        names.add(e.getName());
+      }
+    }
+    assertThat(names).contains("tokenizer.json", "tokenizer_config.json");
+    var info = stub.getModelInfo(GetModelInfoRequest.getDefaultInstance());
+    assertThat(info.getServedModelName()).isEqualTo("m1");
+    assertThat(info.getEosTokenIdsList()).isNotEmpty();
+    assertThat(stub.getLoads(GetLoadsRequest.getDefaultInstance()).getLoads(0)
+        .getMaxRunningRequests()).isEqualTo(256);
+  }
+
+  @Test
+  void aStoppedServerRefusesAndComesBackOnTheSamePort() {
+    var stub = start(VllmSimulator.builder());
+    int port = sim.port();
+    sim.stopServing();
+    assertThatThrownBy(() -> stub.healthCheck(HealthCheckRequest.getDefaultInstance()))
+        .hasMessageContaining("UNAVAILABLE");
+    sim.start();
+    assertThat(sim.port()).isEqualTo(port);
+    assertThat(VllmEngineGrpc.newBlockingStub(channel).withWaitForReady()
+        .withDeadlineAfter(10, TimeUnit.SECONDS).healthCheck(
+            HealthCheckRequest.getDefaultInstance()).getHealthy()).isTrue();
+  }
+}
