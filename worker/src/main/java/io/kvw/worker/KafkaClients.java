@@ -1,0 +1,99 @@
+package io.kvw.worker;
+
+import io.kvw.worker.config.WorkerConfig;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Builds the Kafka clients from the config: the worker's own settings first, then every
+ * {@code kafka.*} key on top (security, SASL, tuning), except the few the worker must own.
+ */
+final class KafkaClients {
+  private static final Logger log = LoggerFactory.getLogger(KafkaClients.class);
+
+  private KafkaClients() {}
+
+  private static Map<String, Object> common(WorkerConfig config) {
+    Map<String, Object> p = new HashMap<>(config.kafkaPassThrough());
+    p.put("bootstrap.servers", config.get(WorkerConfig.KAFKA_BOOTSTRAP));
+    p.putIfAbsent("client.id", "kvw-" + config.get(WorkerConfig.WORKER_ID));
+    return p;
+  }
+
+  static KafkaConsumer<byte[], byte[]> consumer(WorkerConfig config, int maxPollRecords) {
+    Map<String, Object> p = common(config);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.KAFKA_GROUP));
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, config.get(WorkerConfig.KAFKA_OFFSET_RESET));
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+    // cooperative rebalancing revokes only the partitions that move, so the others keep going
+    if (!p.containsKey("group.protocol") || "classic".equals(p.get("group.protocol"))) {
+      p.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+          CooperativeStickyAssignor.class.getName());
+    }
+    return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  static KafkaProducer<byte[], byte[]> producer(WorkerConfig config) {
+    Map<String, Object> p = common(config);
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    // outcomes of one poll go out together: a few ms of linger batches them per partition
+    p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
+    p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  /**
+   * Waits until the brokers answer, logging once that it waits; throws naming the brokers when
+   * the start-up timeout passes.
+   */
+  static void awaitBrokers(WorkerConfig config, Duration timeout) {
+    Map<String, Object> p = common(config);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 5_000);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    boolean logged = false;
+    try (Admin admin = Admin.create(p)) {
+      while (true) {
+        try {
+          admin.describeCluster().nodes().get();
+          return;
+        } catch (Exception e) {
+          if (System.nanoTime() > deadline) {
+            throw new StartupException("Kafka at " + config.get(WorkerConfig.KAFKA_BOOTSTRAP)
+                + " was not reachable within " + timeout.toSeconds() + " s ("
+                + WorkerConfig.STARTUP_TIMEOUT.name() + ")");
+          }
+          if (!logged) {
+            log.info("waiting for Kafka at {} (up to {} s)",
+                config.get(WorkerConfig.KAFKA_BOOTSTRAP), timeout.toSeconds());
+            logged = true;
+          }
+          sleep(500);
+        }
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted while waiting for Kafka");
+    }
+  }
+}

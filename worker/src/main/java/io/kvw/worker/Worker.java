@@ -1,0 +1,205 @@
+package io.kvw.worker;
+
+import io.kvw.common.RequestCodec;
+import io.kvw.common.RequestLimits;
+import io.kvw.common.ResultCodec;
+import io.kvw.worker.admission.Admission;
+import io.kvw.worker.backend.BackendFactory;
+import io.kvw.worker.backend.InferenceBackend;
+import io.kvw.worker.config.WorkerConfig;
+import io.kvw.worker.dispatch.ConcurrencyLimiter;
+import io.kvw.worker.dispatch.Dispatcher;
+import io.kvw.worker.dispatch.PartialSink;
+import io.kvw.worker.dispatch.RetrySettings;
+import io.kvw.worker.intake.FlowControl;
+import io.kvw.worker.intake.PollLoop;
+import io.kvw.worker.ledger.OffsetLedger;
+import io.kvw.worker.observe.HttpEndpoint;
+import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.publish.OutcomePublisher;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One worker replica: wires intake, admission, dispatcher, backend, publisher and ledger
+ * (DESIGN.md's data flow) from a {@link WorkerConfig}, runs them, and drains them on stop.
+ */
+public final class Worker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Worker.class);
+
+  private final WorkerConfig config;
+  private final InferenceBackend backend;
+  private final OutcomePublisher publisher;
+  private final Dispatcher dispatcher;
+  private final PollLoop pollLoop;
+  private final Thread intakeThread;
+  private final ScheduledExecutorService scheduler;
+  private final HttpEndpoint http;
+  private final PrometheusMeterRegistry registry;
+  private volatile boolean closed;
+
+  private Worker(WorkerConfig config, InferenceBackend backend) {
+    this.config = config;
+    this.backend = backend;
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    WorkerMetrics metrics = new WorkerMetrics(registry);
+    this.scheduler = Executors.newScheduledThreadPool(1, r -> {
+      Thread t = new Thread(r, "worker-scheduler");
+      t.setDaemon(true);
+      return t;
+    });
+    String workerId = config.get(WorkerConfig.WORKER_ID);
+    ResultCodec resultCodec = new ResultCodec();
+    this.publisher = new OutcomePublisher(KafkaClients.producer(config), resultCodec,
+        config.get(WorkerConfig.TOPIC_RESULTS), config.get(WorkerConfig.TOPIC_DLQ), workerId,
+        scheduler, metrics);
+    RequestLimits limits = RequestLimits.defaults()
+        .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
+    Admission admission = new Admission(new RequestCodec(limits), backend.modelName(),
+        Clock.systemUTC());
+    String streamTopic = config.get(WorkerConfig.TOPIC_STREAM);
+    PartialSink partials = (polled, request, partial) -> publisher.publishPartial(streamTopic,
+        polled.record().key() != null ? polled.record().key()
+            : request.id().getBytes(StandardCharsets.UTF_8),
+        resultCodec.encodePartial(request.id(), partial.index(), partial.textSoFar(),
+            partial.completionTokens()));
+    ConcurrencyLimiter limiter = new ConcurrencyLimiter(config.get(WorkerConfig.MAX_IN_FLIGHT));
+    RetrySettings retry = new RetrySettings(config.get(WorkerConfig.RETRY_MAX_ATTEMPTS),
+        config.get(WorkerConfig.RETRY_BACKOFF), Duration.ofSeconds(5),
+        config.get(WorkerConfig.VLLM_REQUEST_TIMEOUT));
+    this.dispatcher = new Dispatcher(backend, limiter, retry, publisher, partials, admission,
+        metrics, Clock.systemUTC(), scheduler);
+    OffsetLedger ledger = new OffsetLedger();
+    int maxBuffered = config.get(WorkerConfig.MAX_BUFFERED);
+    int maxPollRecords = config.kafkaPassThrough().containsKey("max.poll.records")
+        ? Integer.parseInt(config.kafkaPassThrough().get("max.poll.records"))
+        : FlowControl.defaultMaxPollRecords(maxBuffered);
+    FlowControl flow = new FlowControl(maxBuffered, maxPollRecords);
+    this.pollLoop = new PollLoop(KafkaClients.consumer(config, maxPollRecords),
+        config.get(WorkerConfig.TOPIC_REQUESTS), ledger, admission, dispatcher, publisher, flow,
+        config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
+        metrics);
+    metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
+    metrics.gauge("kvw.backend.in.flight", "Backend calls in progress", limiter::inUse);
+    metrics.gauge("kvw.backend.limit", "Current concurrency limit", limiter::limit);
+    metrics.gauge("kvw.dispatch.waiting", "Requests waiting for a permit", limiter::waiting);
+    metrics.gauge("kvw.intake.paused", "1 while intake holds back", () -> pollLoop.paused()
+        ? 1 : 0);
+    this.intakeThread = new Thread(pollLoop, "intake");
+    int port = config.get(WorkerConfig.HTTP_PORT);
+    try {
+      this.http = port < 0 ? null : new HttpEndpoint(port, registry, this::liveness,
+          this::readiness);
+    } catch (IOException e) {
+      throw new UncheckedIOException("http.port " + port + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Waits for Kafka and the backend (up to {@code worker.startup-timeout} each), then starts
+   * consuming. Throws {@link StartupException} naming what could not be reached.
+   */
+  public static Worker start(WorkerConfig config, BackendFactory backends) {
+    Duration startup = config.get(WorkerConfig.STARTUP_TIMEOUT);
+    log.info("starting worker {} with {}", config.get(WorkerConfig.WORKER_ID),
+        config.describe());
+    KafkaClients.awaitBrokers(config, startup);
+    InferenceBackend backend = backends.connect(config, startup);
+    Worker worker;
+    try {
+      worker = new Worker(config, backend);
+    } catch (RuntimeException e) {
+      backend.close();
+      throw e;
+    }
+    worker.intakeThread.start();
+    log.info("worker {} consuming {} (model {}, max in flight {}, max buffered {})",
+        config.get(WorkerConfig.WORKER_ID), config.get(WorkerConfig.TOPIC_REQUESTS),
+        backend.modelName(), config.get(WorkerConfig.MAX_IN_FLIGHT),
+        config.get(WorkerConfig.MAX_BUFFERED));
+    return worker;
+  }
+
+  private HttpEndpoint.Health liveness() {
+    if (!intakeThread.isAlive() && !closed) {
+      return HttpEndpoint.Health.down("intake thread stopped");
+    }
+    long sincePoll = System.nanoTime() - pollLoop.lastPollNanos();
+    return sincePoll > TimeUnit.MINUTES.toNanos(2)
+        ? HttpEndpoint.Health.down("no poll for " + TimeUnit.NANOSECONDS.toSeconds(sincePoll)
+            + " s") : HttpEndpoint.Health.up();
+  }
+
+  private HttpEndpoint.Health readiness() {
+    if (closed) {
+      return HttpEndpoint.Health.down("stopping");
+    }
+    if (!pollLoop.joined()) {
+      return HttpEndpoint.Health.down("waiting for partitions from the consumer group");
+    }
+    if (!dispatcher.backendAvailable()) {
+      return HttpEndpoint.Health.down("vLLM unavailable; records wait");
+    }
+    return HttpEndpoint.Health.up();
+  }
+
+  /** The port of the HTTP endpoint (useful with {@code http.port=0}), or -1 when off. */
+  public int httpPort() {
+    return http == null ? -1 : http.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Blocks until the worker stops (after {@link #close()} or a fatal intake error). */
+  public void awaitTermination() throws InterruptedException {
+    intakeThread.join();
+  }
+
+  /**
+   * Drains and stops: no new records; in-flight ones finish up to the drain timeout, the rest
+   * are cancelled and not committed; outcomes are flushed and offsets committed.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    pollLoop.stop();
+    try {
+      Duration wait = config.get(WorkerConfig.DRAIN_TIMEOUT).plusSeconds(20);
+      if (!pollLoop.awaitStopped(wait)) {
+        log.warn("intake did not stop within {} s", wait.toSeconds());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    publisher.close();
+    backend.close();
+    scheduler.shutdownNow();
+    if (http != null) {
+      http.close();
+    }
+    log.info("worker {} stopped", config.get(WorkerConfig.WORKER_ID));
+  }
+}

@@ -1,0 +1,82 @@
+package io.kvw.worker.backend.tokenizer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvw.common.ChatMessage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Renders chat messages into the prompt text the model was trained on.
+ *
+ * <p>The model's {@code chat_template} (Jinja, from {@code tokenizer_config.json}) is
+ * recognised by its markers rather than executed: ChatML ({@code <|im_start|>}: Qwen, many
+ * fine-tunes) and Llama 3 ({@code <|start_header_id|>}). Any other template makes chat requests
+ * end as {@code backend_rejected} with a message saying so; plain prompts are unaffected.
+ * A full Jinja engine is the planned replacement.
+ */
+public final class ChatTemplate {
+
+  /** The template families this renderer knows. */
+  public enum Family { CHATML, LLAMA3 }
+
+  private final Family family;
+  private final String bosToken;
+
+  private ChatTemplate(Family family, String bosToken) {
+    this.family = family;
+    this.bosToken = bosToken;
+  }
+
+  /** Reads the template next to the tokenizer; empty when there is none it can render. */
+  public static Optional<ChatTemplate> load(Path tokenizerDirectory) throws IOException {
+    Path config = tokenizerDirectory.resolve("tokenizer_config.json");
+    if (!Files.isRegularFile(config)) {
+      return Optional.empty();
+    }
+    JsonNode json = new ObjectMapper().readTree(config.toFile());
+    JsonNode template = json.get("chat_template");
+    String text = template == null ? "" : template.isTextual() ? template.textValue()
+        : template.toString();
+    String bos = json.path("bos_token").isTextual() ? json.path("bos_token").textValue() : "";
+    if (text.contains("<|im_start|>")) {
+      return Optional.of(new ChatTemplate(Family.CHATML, bos));
+    }
+    if (text.contains("<|start_header_id|>")) {
+      return Optional.of(new ChatTemplate(Family.LLAMA3, bos.isEmpty() ? "<|begin_of_text|>"
+          : bos));
+    }
+    return Optional.empty();
+  }
+
+  public Family family() {
+    return family;
+  }
+
+  /** The prompt for {@code messages}, ending where the assistant's answer begins. */
+  public String render(List<ChatMessage> messages) {
+    StringBuilder b = new StringBuilder();
+    switch (family) {
+      case CHATML -> {
+        for (ChatMessage m : messages) {
+          b.append("<|im_start|>").append(m.role()).append('\n').append(m.content())
+              .append("<|im_end|>\n");
+        }
+        b.append("<|im_start|>assistant\n");
+      }
+      case LLAMA3 -> {
+        b.append(bosToken);
+        for (ChatMessage m : messages) {
+          b.append("<|start_header_id|>").append(m.role()).append("<|end_header_id|>\n\n")
+              .append(m.content().strip()).append("<|eot_id|>");
+        }
+        b.append("<|start_header_id|>assistant<|end_header_id|>\n\n");
+      }
+      default -> throw new IllegalStateException(family.toString());
+    }
+    return b.toString();
+  }
+}

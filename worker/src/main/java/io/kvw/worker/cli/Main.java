@@ -1,0 +1,25 @@
+package io.kvw.worker.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code java -jar worker.jar run --config FILE} or {@code java -jar worker.jar demo}. */
+@Command(name = "worker.jar", mixinStandardHelpOptions = true,
+    description = "Kafka as an inference queue for vLLM's gRPC protocol.",
+    subcommands = {RunCommand.class, DemoCommand.class})
+public final class Main implements Runnable {
+
+  /** Exit code for bad configuration (usage errors use picocli's 2 as well). */
+  static final int EXIT_CONFIG = 2;
+  /** Exit code when Kafka or vLLM could not be reached at start-up. */
+  static final int EXIT_UNREACHABLE = 3;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+}

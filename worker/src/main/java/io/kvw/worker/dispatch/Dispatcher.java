@@ -1,0 +1,289 @@
+package io.kvw.worker.dispatch;
+
+import dev.failsafe.Failsafe;
+import dev.failsafe.FailsafeExecutor;
+import dev.failsafe.RetryPolicy;
+import dev.failsafe.RetryPolicyBuilder;
+import io.kvw.common.ErrorInfo;
+import io.kvw.common.ErrorType;
+import io.kvw.common.InferenceRequest;
+import io.kvw.common.InferenceResult;
+import io.kvw.common.Timing;
+import io.kvw.worker.admission.Admission;
+import io.kvw.worker.backend.BackendException;
+import io.kvw.worker.backend.Generation;
+import io.kvw.worker.backend.GenerationCall;
+import io.kvw.worker.backend.InferenceBackend;
+import io.kvw.worker.intake.PolledRecord;
+import io.kvw.worker.ledger.OffsetTicket;
+import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.publish.OutcomePublisher;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs admitted requests on the backend under a concurrency limit and the failure policies,
+ * and hands each outcome to the publisher.
+ *
+ * <p>Policies (Failsafe), outermost first:
+ * <ol>
+ *   <li>an outage retry: UNAVAILABLE waits and tries again, without limit, with backoff. An
+ *       outage is not the record's fault, so it never dead-letters (DESIGN.md, promise 5).
+ *   <li>a transient retry: DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL and the like are
+ *       retried with exponential backoff and jitter up to {@code maxAttempts} calls, then end
+ *       as {@code retries_exhausted}.
+ * </ol>
+ * A record holds its permit while it backs off, so the limit bounds work in progress.
+ * Before every call the request's deadline is checked (past it: {@code expired}, never sent)
+ * and the call's gRPC deadline is the smaller of the timeout and the time left.
+ */
+public final class Dispatcher {
+  private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
+
+  private final InferenceBackend backend;
+  private final ConcurrencyLimiter limiter;
+  private final RetrySettings retry;
+  private final OutcomePublisher publisher;
+  private final PartialSink partials;
+  private final Admission admission;
+  private final WorkerMetrics metrics;
+  private final Clock clock;
+  private final FailsafeExecutor<Generation> policies;
+  private final Map<OffsetTicket, Job> running = new ConcurrentHashMap<>();
+  private final AtomicLong callSequence = new AtomicLong();
+  private volatile boolean backendAvailable = true;
+
+  /** The dispatch state of one admitted record. */
+  private static final class Job {
+    final Admission.Admitted admitted;
+    volatile int attempts;
+    volatile long firstCallNanos;
+    volatile String backendRequestId;
+    volatile CompletableFuture<Generation> currentCall;
+
+    Job(Admission.Admitted admitted) {
+      this.admitted = admitted;
+    }
+  }
+
+  /** Thrown inside an attempt to stop retrying; never leaves the dispatcher. */
+  private static final class Stop extends RuntimeException {
+    final ErrorType type; // null: abandoned, publish nothing
+
+    Stop(ErrorType type, String message) {
+      super(message, null, false, false);
+      this.type = type;
+    }
+  }
+
+  public Dispatcher(InferenceBackend backend, ConcurrencyLimiter limiter, RetrySettings retry,
+      OutcomePublisher publisher, PartialSink partials, Admission admission,
+      WorkerMetrics metrics, Clock clock, ScheduledExecutorService scheduler) {
+    this.backend = backend;
+    this.limiter = limiter;
+    this.retry = retry;
+    this.publisher = publisher;
+    this.partials = partials;
+    this.admission = admission;
+    this.metrics = metrics;
+    this.clock = clock;
+    RetryPolicy<Generation> outage = backoff(RetryPolicy.<Generation>builder()
+        .handleIf(e -> kindOf(e) == BackendException.Kind.UNAVAILABLE)
+        .abortOn(Stop.class)
+        .withMaxRetries(-1), Duration.ofMillis(200), Duration.ofSeconds(5))
+        .onRetry(e -> onUnavailable())
+        .build();
+    RetryPolicy<Generation> transientErrors = backoff(RetryPolicy.<Generation>builder()
+        .handleIf(e -> kindOf(e) == BackendException.Kind.TRANSIENT)
+        .abortOn(Stop.class)
+        .withMaxAttempts(retry.maxAttempts()), retry.backoff(), retry.maxBackoff())
+        .onRetry(e -> metrics.retried())
+        .build();
+    this.policies = Failsafe.with(outage, transientErrors).with(scheduler);
+  }
+
+  private static RetryPolicyBuilder<Generation> backoff(RetryPolicyBuilder<Generation> b,
+      Duration first, Duration max) {
+    if (first.isZero()) {
+      return b;
+    }
+    return b.withBackoff(first, max.compareTo(first) > 0 ? max : first.multipliedBy(2))
+        .withJitter(0.25);
+  }
+
+  /** Queues a request for the backend; returns at once. */
+  public void dispatch(Admission.Admitted admitted) {
+    Job job = new Job(admitted);
+    limiter.submit(() -> start(job));
+  }
+
+  private void start(Job job) {
+    OffsetTicket ticket = job.admitted.polled().ticket();
+    if (ticket.isAbandoned()) {
+      limiter.release();
+      return;
+    }
+    running.put(ticket, job);
+    policies.getStageAsync(ctx -> attempt(job)).whenComplete((generation, failure) -> {
+      running.remove(ticket);
+      limiter.release();
+      finish(job, generation, failure);
+    });
+  }
+
+  private CompletableFuture<Generation> attempt(Job job) {
+    PolledRecord polled = job.admitted.polled();
+    InferenceRequest request = job.admitted.request();
+    if (polled.ticket().isAbandoned()) {
+      throw new Stop(null, "abandoned");
+    }
+    Duration timeout = retry.requestTimeout();
+    Instant deadline = request.deadline();
+    if (deadline != null) {
+      Duration left = Duration.between(clock.instant(), deadline);
+      if (left.isNegative() || left.isZero()) {
+        throw new Stop(ErrorType.EXPIRED, "deadline " + deadline + " passed before the request"
+            + (job.attempts == 0 ? " was sent" : " could be retried"));
+      }
+      if (left.compareTo(timeout) < 0) {
+        timeout = left;
+      }
+    }
+    if (job.attempts == 0) {
+      job.firstCallNanos = System.nanoTime();
+    }
+    job.attempts++;
+    job.backendRequestId = request.id() + "#" + callSequence.incrementAndGet();
+    GenerationCall call = new GenerationCall(job.backendRequestId, request, timeout,
+        request.stream() ? partial -> partials.accept(polled, request, partial) : null);
+    CompletableFuture<Generation> f = backend.generate(call);
+    job.currentCall = f;
+    return f.whenComplete((g, e) -> {
+      if (e == null || kindOf(e) != BackendException.Kind.UNAVAILABLE) {
+        backendAvailable = true;
+      }
+      metrics.call(e == null ? "ok" : statusOf(e));
+    });
+  }
+
+  private void finish(Job job, Generation generation, Throwable failure) {
+    PolledRecord polled = job.admitted.polled();
+    InferenceRequest request = job.admitted.request();
+    if (polled.ticket().isAbandoned()) {
+      return;
+    }
+    String model = admission.modelOf(request);
+    if (failure == null) {
+      long now = System.nanoTime();
+      Timing timing = new Timing(millis(job.firstCallNanos - polled.polledAtNanos()),
+          generation.ttftMs(), generation.backendMs(), millis(now - polled.polledAtNanos()));
+      publisher.publish(polled, InferenceResult.success(request.id(), model,
+          generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
+          polled.source()));
+      return;
+    }
+    Throwable cause = unwrap(failure);
+    ErrorType type;
+    String message;
+    if (cause instanceof Stop stop) {
+      if (stop.type == null) {
+        return;
+      }
+      type = stop.type;
+      message = stop.getMessage();
+    } else if (cause instanceof CancellationException) {
+      return; // cancelled by a drain or a revocation: the ticket is abandoned, read again later
+    } else if (cause instanceof BackendException be
+        && be.kind() == BackendException.Kind.REJECTED) {
+      type = ErrorType.BACKEND_REJECTED;
+      message = be.status() + ": " + be.getMessage();
+    } else if (cause instanceof BackendException be) {
+      type = ErrorType.RETRIES_EXHAUSTED;
+      message = "gave up after " + job.attempts + " attempts; last error " + be.status() + ": "
+          + be.getMessage();
+    } else {
+      log.error("unexpected failure dispatching request {} ({})", request.id(),
+          polled.ticket(), cause);
+      type = ErrorType.RETRIES_EXHAUSTED;
+      message = "internal error: " + cause;
+    }
+    publisher.publish(polled, InferenceResult.failure(request.id(), model,
+        new ErrorInfo(type, message), job.attempts, request.metadata(), polled.source()));
+  }
+
+  /**
+   * Cancels the running calls of abandoned records (a drain that ran out of time, or revoked
+   * partitions) and asks vLLM to abort them.
+   */
+  public void cancel(Collection<OffsetTicket> abandoned) {
+    List<String> ids = new ArrayList<>();
+    for (OffsetTicket t : abandoned) {
+      Job job = running.get(t);
+      if (job == null) {
+        continue;
+      }
+      CompletableFuture<Generation> call = job.currentCall;
+      if (call != null && call.cancel(true) && job.backendRequestId != null) {
+        ids.add(job.backendRequestId);
+      }
+    }
+    if (!ids.isEmpty()) {
+      backend.abort(ids).orTimeout(5, TimeUnit.SECONDS).exceptionally(e -> null);
+    }
+  }
+
+  /** False while the latest backend calls found it unavailable. */
+  public boolean backendAvailable() {
+    return backendAvailable;
+  }
+
+  public ConcurrencyLimiter limiter() {
+    return limiter;
+  }
+
+  private void onUnavailable() {
+    if (backendAvailable) {
+      log.warn("vLLM is unavailable; records wait and are retried (none go to the DLQ)");
+    }
+    backendAvailable = false;
+    metrics.outageRetry();
+  }
+
+  private static long millis(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    while ((e instanceof CompletionException || e instanceof java.util.concurrent
+        .ExecutionException) && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
+  }
+
+  private static BackendException.Kind kindOf(Throwable e) {
+    return unwrap(e) instanceof BackendException be ? be.kind() : null;
+  }
+
+  private static String statusOf(Throwable e) {
+    Throwable c = unwrap(e);
+    if (c instanceof BackendException be) {
+      return be.status();
+    }
+    return c instanceof CancellationException ? "CANCELLED" : c.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,17 @@
+package io.kvw.worker.intake;
+
+import io.kvw.common.RecordSource;
+import io.kvw.worker.ledger.OffsetTicket;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/**
+ * A consumed record on its way to an outcome: the raw record (kept byte for byte for the DLQ),
+ * its ledger ticket, and when it was polled.
+ */
+public record PolledRecord(ConsumerRecord<byte[], byte[]> record, OffsetTicket ticket,
+    long polledAtNanos) {
+
+  public RecordSource source() {
+    return new RecordSource(record.topic(), record.partition(), record.offset());
+  }
+}

@@ -1,0 +1,89 @@
+package io.kvw.worker.observe;
+
+import io.kvw.common.InferenceResult;
+import io.kvw.worker.intake.PolledRecord;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Supplier;
+
+/**
+ * The worker's meters, named {@code kvw_*} in Prometheus. One place declares them, so the
+ * pipeline code says what happened ({@code outcome}, {@code retried}) rather than how it is
+ * counted.
+ */
+public final class WorkerMetrics {
+  private final MeterRegistry registry;
+  private final Counter polled;
+  private final Counter retries;
+  private final Counter outageRetries;
+  private final Counter publishFailures;
+  private final Timer total;
+  private final DistributionSummary attempts;
+  private final ConcurrentMap<String, Counter> outcomes = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> calls = new ConcurrentHashMap<>();
+
+  public WorkerMetrics(MeterRegistry registry) {
+    this.registry = registry;
+    this.polled = Counter.builder("kvw.records.polled")
+        .description("Request records read from Kafka").register(registry);
+    this.retries = Counter.builder("kvw.backend.retries")
+        .description("Backend calls retried after a transient error").register(registry);
+    this.outageRetries = Counter.builder("kvw.backend.outage.retries")
+        .description("Backend calls retried because vLLM was unavailable").register(registry);
+    this.publishFailures = Counter.builder("kvw.publish.failures")
+        .description("Outcome sends that failed and were sent again").register(registry);
+    this.total = Timer.builder("kvw.request.duration")
+        .description("From poll to published outcome").publishPercentiles(0.5, 0.99)
+        .register(registry);
+    this.attempts = DistributionSummary.builder("kvw.request.attempts")
+        .description("Backend calls per finished record").register(registry);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** Registers a gauge read on scrape (buffered records, in-flight calls, the limit, ...). */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    io.micrometer.core.instrument.Gauge.builder(name, value).description(description)
+        .register(registry);
+  }
+
+  public void polled(int n) {
+    polled.increment(n);
+  }
+
+  /** A record reached its published outcome. */
+  public void outcome(InferenceResult result, PolledRecord polled) {
+    String type = result.isError() ? result.error().type().wireName() : "ok";
+    outcomes.computeIfAbsent(type, t -> Counter.builder("kvw.outcomes")
+        .description("Records finished, by outcome (ok or the error type)").tag("outcome", t)
+        .register(registry)).increment();
+    total.record(Duration.ofNanos(System.nanoTime() - polled.polledAtNanos()));
+    attempts.record(result.attempts());
+  }
+
+  /** A backend call ended with this status ("ok" or a gRPC code name). */
+  public void call(String status) {
+    calls.computeIfAbsent(status, s -> Counter.builder("kvw.backend.calls")
+        .description("Backend calls, by gRPC status").tag("status", s).register(registry))
+        .increment();
+  }
+
+  public void retried() {
+    retries.increment();
+  }
+
+  public void outageRetry() {
+    outageRetries.increment();
+  }
+
+  public void publishFailed() {
+    publishFailures.increment();
+  }
+}

@@ -1,0 +1,139 @@
+package io.kvw.worker.publish;
+
+import io.kvw.common.DlqHeaders;
+import io.kvw.common.InferenceResult;
+import io.kvw.common.ResultCodec;
+import io.kvw.worker.intake.PolledRecord;
+import io.kvw.worker.observe.WorkerMetrics;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes each record's terminal outcome with the idempotent producer and, only once the broker
+ * has acknowledged all of it, completes the record's ledger ticket. A result is one record on
+ * the results topic; a failure is an error result plus the original record on the DLQ, and the
+ * ticket completes when both are acknowledged.
+ *
+ * <p>A send that fails (the producer already retried up to {@code delivery.timeout.ms}) is sent
+ * again after a pause, for as long as it takes: the ticket stays open, so the offset is not
+ * committed and intake eventually pauses. Nothing is dropped.
+ */
+public final class OutcomePublisher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(OutcomePublisher.class);
+  private static final Duration RESEND_DELAY = Duration.ofSeconds(1);
+
+  private final Producer<byte[], byte[]> producer;
+  private final ResultCodec codec;
+  private final String resultsTopic;
+  private final String dlqTopic;
+  private final String workerId;
+  private final ScheduledExecutorService scheduler;
+  private final WorkerMetrics metrics;
+
+  public OutcomePublisher(Producer<byte[], byte[]> producer, ResultCodec codec,
+      String resultsTopic, String dlqTopic, String workerId, ScheduledExecutorService scheduler,
+      WorkerMetrics metrics) {
+    this.producer = producer;
+    this.codec = codec;
+    this.resultsTopic = resultsTopic;
+    this.dlqTopic = dlqTopic;
+    this.workerId = workerId;
+    this.scheduler = scheduler;
+    this.metrics = metrics;
+  }
+
+  /** Publishes a result, or an error result plus the DLQ copy when {@code result} is an error. */
+  public void publish(PolledRecord polled, InferenceResult result) {
+    if (polled.ticket().isAbandoned()) {
+      return; // the partition left us; its next owner reads the record again
+    }
+    ConsumerRecord<byte[], byte[]> in = polled.record();
+    byte[] key = in.key() != null ? in.key() : result.id().getBytes(StandardCharsets.UTF_8);
+    ProducerRecord<byte[], byte[]> out =
+        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result));
+    if (!result.isError()) {
+      send(out, polled, () -> {
+        metrics.outcome(result, polled);
+        polled.ticket().complete();
+      });
+      return;
+    }
+    AtomicInteger parts = new AtomicInteger(2);
+    Runnable onePartDone = () -> {
+      if (parts.decrementAndGet() == 0) {
+        metrics.outcome(result, polled);
+        polled.ticket().complete();
+      }
+    };
+    send(out, polled, onePartDone);
+    send(deadLetter(in, result), polled, onePartDone);
+  }
+
+  /** Fire-and-forget publishing of a partial output; it frees no offset. */
+  public void publishPartial(String topic, byte[] key, byte[] value) {
+    producer.send(new ProducerRecord<>(topic, null, key, value), (md, e) -> {
+      if (e != null) {
+        log.debug("partial output not published: {}", e.toString());
+      }
+    });
+  }
+
+  private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> in,
+      InferenceResult result) {
+    RecordHeaders headers = new RecordHeaders();
+    for (Header h : in.headers()) {
+      headers.add(h);
+    }
+    header(headers, DlqHeaders.ERROR_TYPE, result.error().type().wireName());
+    header(headers, DlqHeaders.ERROR_MESSAGE, result.error().message());
+    header(headers, DlqHeaders.ATTEMPTS, Integer.toString(result.attempts()));
+    header(headers, DlqHeaders.ORIGINAL_TOPIC, in.topic());
+    header(headers, DlqHeaders.ORIGINAL_PARTITION, Integer.toString(in.partition()));
+    header(headers, DlqHeaders.ORIGINAL_OFFSET, Long.toString(in.offset()));
+    header(headers, DlqHeaders.ORIGINAL_TIMESTAMP, Long.toString(in.timestamp()));
+    header(headers, DlqHeaders.WORKER_ID, workerId);
+    return new ProducerRecord<>(dlqTopic, null, in.key(), in.value(), headers);
+  }
+
+  private static void header(RecordHeaders headers, String name, String value) {
+    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void send(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
+      Runnable onAck) {
+    producer.send(record, (md, e) -> {
+      if (e == null) {
+        onAck.run();
+        return;
+      }
+      if (polled.ticket().isAbandoned()) {
+        return; // given up on (revoked or drained): the record will be read again
+      }
+      metrics.publishFailed();
+      log.warn("publishing to {} failed ({}); sending again in {} ms", record.topic(),
+          e.toString(), RESEND_DELAY.toMillis());
+      scheduler.schedule(() -> send(record, polled, onAck), RESEND_DELAY.toMillis(),
+          TimeUnit.MILLISECONDS);
+    });
+  }
+
+  /** Waits for every outcome sent so far to be acknowledged (or to fail). */
+  public void flush() {
+    producer.flush();
+  }
+
+  @Override
+  public void close() {
+    producer.close(Duration.ofSeconds(10));
+  }
+}
