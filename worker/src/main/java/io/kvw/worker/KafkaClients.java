@@ -53,6 +53,8 @@ final class KafkaClients {
     // outcomes of one poll go out together: a few ms of linger batches them per partition
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    // a dead-lettered record goes out byte for byte, however large the broker let it in
+    p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
     return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
