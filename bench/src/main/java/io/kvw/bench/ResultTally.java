@@ -1,0 +1,94 @@
+package io.kvw.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.UUID;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Reads the results topic and counts: distinct request ids answered, duplicates, error
+ * results, and when the answers arrived (for the steady-state rate). Also collects the time
+ * the worker added on top of the backend call ({@code total_ms - backend_ms}).
+ */
+final class ResultTally implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final BitSet answered = new BitSet();
+  private final long[] arrivalNanos;
+  final Histogram addedMs = new Histogram(3_600_000L, 3);
+  int distinct;
+  int duplicates;
+  int errors;
+  final long startNanos = System.nanoTime();
+
+  ResultTally(String bootstrap, String topic, int expected) {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("group.id", "bench-tally-" + UUID.randomUUID());
+    p.put("auto.offset.reset", "earliest");
+    p.put("enable.auto.commit", "false");
+    p.put("max.poll.records", "5000");
+    consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    consumer.subscribe(List.of(topic));
+    arrivalNanos = new long[expected];
+  }
+
+  /** Reads until every expected id is answered or the timeout passes; returns true if all. */
+  boolean readAll(Duration timeout, Runnable everySecond) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long nextTick = System.nanoTime() + 1_000_000_000L;
+    while (distinct < arrivalNanos.length && System.nanoTime() < deadline) {
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+        JsonNode result = JSON.readTree(r.value());
+        String id = result.path("id").asText();
+        int i = Integer.parseInt(id.substring(id.indexOf('-') + 1));
+        if (answered.get(i)) {
+          duplicates++;
+          continue;
+        }
+        answered.set(i);
+        arrivalNanos[distinct++] = System.nanoTime();
+        if (result.has("error")) {
+          errors++;
+        } else {
+          JsonNode t = result.path("timing");
+          addedMs.recordValue(Math.max(0, t.path("total_ms").asLong()
+              - t.path("backend_ms").asLong()));
+        }
+      }
+      if (System.nanoTime() >= nextTick) {
+        everySecond.run();
+        nextTick += 1_000_000_000L;
+      }
+    }
+    return distinct == arrivalNanos.length;
+  }
+
+  /** Answers per second between the 10th and the 90th percentile of arrivals. */
+  double steadyRate() {
+    int lo = distinct / 10;
+    int hi = distinct * 9 / 10;
+    if (hi <= lo) {
+      return Double.NaN;
+    }
+    return (hi - lo) / ((arrivalNanos[hi] - arrivalNanos[lo]) / 1e9);
+  }
+
+  /** Seconds from the tally's start to the last distinct answer. */
+  double seconds() {
+    return distinct == 0 ? 0 : (arrivalNanos[distinct - 1] - startNanos) / 1e9;
+  }
+
+  @Override
+  public void close() {
+    consumer.close();
+  }
+}

@@ -1,0 +1,114 @@
+package io.kvw.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A worker in its own JVM, started the way users start it ({@code java -jar worker.jar run}),
+ * so its heap limit, CPU time and memory are its own. While it runs, its {@code /metrics} is
+ * scraped for the heap in use, keeping the peak.
+ */
+final class WorkerProcess implements AutoCloseable {
+  private final Process process;
+  private final int httpPort;
+  private final ScheduledExecutorService scraper = Executors.newSingleThreadScheduledExecutor();
+  private final HttpClient http = HttpClient.newHttpClient();
+  private final AtomicLong peakHeapBytes = new AtomicLong();
+  private final Path log;
+
+  WorkerProcess(Path workerJar, String xmx, Map<String, String> config, Path workDir)
+      throws IOException {
+    this.httpPort = freePort();
+    Path props = workDir.resolve("worker-" + httpPort + ".properties");
+    StringBuilder b = new StringBuilder();
+    config.forEach((k, v) -> b.append(k).append('=').append(v).append('\n'));
+    b.append("http.port=").append(httpPort).append('\n');
+    Files.writeString(props, b.toString());
+    this.log = workDir.resolve("worker-" + httpPort + ".log");
+    List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx" + xmx, "-Xms" + xmx,
+        "-jar", workerJar.toString(), "run", "--config", props.toString()));
+    this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(log.toFile()).start();
+    scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 250, TimeUnit.MILLISECONDS);
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void scrapeHeap() {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + httpPort + "/metrics")).timeout(Duration.ofSeconds(2))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      long heap = 0;
+      for (String line : r.body().split("\n")) {
+        if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+          heap += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      peakHeapBytes.accumulateAndGet(heap, Math::max);
+    } catch (IOException | RuntimeException e) {
+      // not up yet, or already gone
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  long peakHeapBytes() {
+    return peakHeapBytes.get();
+  }
+
+  /** CPU seconds the worker process has used so far. */
+  double cpuSeconds() {
+    return process.toHandle().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0)
+        .orElse(Double.NaN);
+  }
+
+  boolean isAlive() {
+    return process.isAlive();
+  }
+
+  Path log() {
+    return log;
+  }
+
+  /** SIGTERM, then waits for the drain; returns the exit code. */
+  int stop(Duration timeout) throws InterruptedException {
+    scraper.shutdownNow();
+    process.destroy();
+    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+      process.destroyForcibly();
+      process.waitFor();
+      return -1;
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      stop(Duration.ofSeconds(60));
+    }
+  }
+}
