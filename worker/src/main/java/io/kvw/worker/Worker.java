@@ -180,7 +180,7 @@ public final class Worker implements AutoCloseable {
    * are cancelled and not committed; outcomes are flushed and offsets committed.
    */
   @Override
-  public void close() {
+  public synchronized void close() {
     if (closed) {
       return;
     }

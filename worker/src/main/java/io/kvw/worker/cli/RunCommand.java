@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import sun.misc.Signal;
 import picocli.CommandLine.Option;
 
 /** Runs the worker until SIGTERM, then drains and exits 0. */
@@ -42,14 +43,23 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("start-up failed: " + e.getMessage());
       return Main.EXIT_UNREACHABLE;
     }
-    CountDownLatch closed = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("SIGTERM: draining");
+    // SIGTERM and SIGINT start a drain; main then returns and the process exits 0. (A JVM
+    // ended by a signal through shutdown hooks alone exits 143, which orchestrators read as
+    // a failure.) The hook stays as a fallback for other ways of shutting down.
+    CountDownLatch drained = new CountDownLatch(1);
+    Runnable drain = () -> {
       worker.close();
-      closed.countDown();
-    }, "shutdown"));
+      drained.countDown();
+    };
+    for (String name : new String[] {"TERM", "INT"}) {
+      Signal.handle(new Signal(name), sig -> {
+        log.info("SIG{}: draining", name);
+        new Thread(drain, "drain").start();
+      });
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(drain, "shutdown"));
     worker.awaitTermination();
-    closed.await();
+    drained.await();
     return 0;
   }
 }
