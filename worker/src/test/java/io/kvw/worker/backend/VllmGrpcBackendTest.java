@@ -1,0 +1,205 @@
+package io.kvw.worker.backend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.grpc.Status;
+import io.kvw.common.ChatMessage;
+import io.kvw.common.InferenceRequest;
+import io.kvw.common.SamplingParams;
+import io.kvw.testkit.sim.VllmSimulator;
+import io.kvw.worker.config.WorkerConfig;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The vLLM gRPC backend against the simulator over a real loopback socket. */
+class VllmGrpcBackendTest {
+  private VllmSimulator sim;
+  private InferenceBackend backend;
+
+  private InferenceBackend connect(VllmSimulator.Builder b) {
+    sim = b.build().start();
+    backend = new VllmBackendFactory().connect(WorkerConfig.of(Map.of("vllm.target",
+        sim.target())), Duration.ofSeconds(10));
+    return backend;
+  }
+
+  @AfterEach
+  void close() {
+    if (backend != null) {
+      backend.close();
+    }
+    if (sim != null) {
+      sim.close();
+    }
+  }
+
+  private static InferenceRequest prompt(String text, SamplingParams params) {
+    return new InferenceRequest("r", null, text, null, params, null, false, null);
+  }
+
+  private static SamplingParams params(Integer maxTokens, Integer n) {
+    return new SamplingParams(maxTokens, null, null, null, null, List.of(), null, n, null, null,
+        null, null, null, null, null);
+  }
+
+  private static Throwable failure(CompletableFuture<?> f) {
+    try {
+      f.get(10, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      return e.getCause();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    throw new AssertionError("expected a failure");
+  }
+
+  @Test
+  void tokensComeBackAsTextWithTheTokenizerFetchedFromTheServer() throws Exception {
+    connect(VllmSimulator.builder().modelName("m").timeToFirstToken(Duration.ofMillis(5)));
+    Generation g = backend.generate(new GenerationCall("r#1", prompt("Héllo, wörld! 😀",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(5), null)).get(10, TimeUnit.SECONDS);
+    assertThat(g.outputs()).hasSize(1);
+    assertThat(g.outputs().get(0).text()).isEqualTo("Héllo, wörld! 😀");
+    assertThat(g.outputs().get(0).finishReason()).isEqualTo("stop");
+    assertThat(g.usage().promptTokens()).isEqualTo(g.usage().completionTokens()).isPositive();
+    assertThat(g.ttftMs()).isGreaterThanOrEqualTo(4);
+    assertThat(g.backendMs()).isGreaterThanOrEqualTo(g.ttftMs());
+    assertThat(backend.modelName()).isEqualTo("m");
+  }
+
+  @Test
+  void samplesAreToldApartByIndexAndTheirUsageAdds() throws Exception {
+    connect(VllmSimulator.builder().outputTokens(4));
+    Generation g = backend.generate(new GenerationCall("r#1", prompt("alpha beta gamma delta",
+        params(null, 3)), Duration.ofSeconds(5), null)).get(10, TimeUnit.SECONDS);
+    assertThat(g.outputs()).extracting(o -> o.index()).containsExactly(0, 1, 2);
+    assertThat(g.outputs().get(0).text()).isNotEqualTo(g.outputs().get(1).text());
+    assertThat(g.usage().completionTokens()).isEqualTo(12);
+  }
+
+  @Test
+  void chatMessagesAreRenderedWithTheModelsTemplate() throws Exception {
+    connect(VllmSimulator.builder());
+    InferenceRequest chat = new InferenceRequest("c", null, null, List.of(
+        new ChatMessage("user", "Hi")), SamplingParams.DEFAULTS, null, false, null);
+    Generation g = backend.generate(new GenerationCall("c#1", chat, Duration.ofSeconds(5), null))
+        .get(10, TimeUnit.SECONDS);
+    // the simulator echoes the rendered prompt; special tokens are skipped in the text
+    assertThat(g.outputs().get(0).text()).isEqualTo("user\nHi\nassistant\n");
+  }
+
+  @Test
+  void streamingRequestsSeePartialTextGrow() throws Exception {
+    connect(VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(2))
+        .timePerOutputToken(Duration.ofMillis(3)).streamInterval(Duration.ofMillis(1)));
+    List<PartialOutput> partials = new CopyOnWriteArrayList<>();
+    Generation g = backend.generate(new GenerationCall("s#1", prompt("one two three four five",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(5), partials::add)).get(10,
+        TimeUnit.SECONDS);
+    assertThat(partials.size()).isGreaterThan(1);
+    assertThat(partials.get(partials.size() - 1).textSoFar()).isEqualTo(g.outputs().get(0)
+        .text());
+    assertThat(partials.get(0).textSoFar().length()).isLessThan(g.outputs().get(0).text()
+        .length());
+  }
+
+  @Test
+  void aRequestTheServerRefusesIsRejectedNotRetried() {
+    connect(VllmSimulator.builder().maxContextLength(8));
+    Throwable e = failure(backend.generate(new GenerationCall("r#1", prompt(
+        "far too many words for this tiny context", params(4, null)), Duration.ofSeconds(5),
+        null)));
+    assertThat(e).isInstanceOfSatisfying(BackendException.class, b -> {
+      assertThat(b.kind()).isEqualTo(BackendException.Kind.REJECTED);
+      assertThat(b.status()).isEqualTo("INVALID_ARGUMENT");
+    });
+  }
+
+  @Test
+  void statusCodesMapToTheErrorTaxonomy() {
+    connect(VllmSimulator.builder());
+    Map<Status.Code, BackendException.Kind> expected = Map.of(
+        Status.Code.INTERNAL, BackendException.Kind.TRANSIENT,
+        Status.Code.RESOURCE_EXHAUSTED, BackendException.Kind.TRANSIENT,
+        Status.Code.OUT_OF_RANGE, BackendException.Kind.REJECTED,
+        Status.Code.UNAVAILABLE, BackendException.Kind.UNAVAILABLE);
+    expected.forEach((code, kind) -> {
+      sim.faults().failNext(code, 1);
+      Throwable e = failure(backend.generate(new GenerationCall("r#1", prompt("x",
+          SamplingParams.DEFAULTS), Duration.ofSeconds(5), null)));
+      assertThat(((BackendException) e).kind()).as(code.name()).isEqualTo(kind);
+    });
+  }
+
+  @Test
+  void aCallPastItsDeadlineIsTransientAndTheServerSeesTheCancellation() {
+    connect(VllmSimulator.builder());
+    sim.faults().hang(1.0);
+    Throwable e = failure(backend.generate(new GenerationCall("r#1", prompt("x",
+        SamplingParams.DEFAULTS), Duration.ofMillis(200), null)));
+    assertThat(((BackendException) e).status()).isEqualTo("DEADLINE_EXCEEDED");
+    assertThat(((BackendException) e).kind()).isEqualTo(BackendException.Kind.TRANSIENT);
+    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().cancelled() == 1);
+  }
+
+  @Test
+  void cancellingTheFutureCancelsTheCallOnTheServer() {
+    connect(VllmSimulator.builder());
+    sim.faults().hang(1.0);
+    CompletableFuture<Generation> f = backend.generate(new GenerationCall("r#1", prompt("x",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(30), null));
+    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().running() == 1);
+    f.cancel(true);
+    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().running() == 0);
+    assertThat(sim.stats().cancelled()).isEqualTo(1);
+  }
+
+  @Test
+  void abortEndsRunningRequestsOnTheServer() throws Exception {
+    connect(VllmSimulator.builder());
+    sim.faults().hang(1.0);
+    CompletableFuture<Generation> f = backend.generate(new GenerationCall("held#1", prompt("x",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(30), null));
+    await().atMost(Duration.ofSeconds(5)).until(() -> sim.stats().running() == 1);
+    backend.abort(List.of("held#1")).get(5, TimeUnit.SECONDS);
+    assertThat(f.get(5, TimeUnit.SECONDS).outputs().get(0).finishReason()).isEqualTo("abort");
+  }
+
+  @Test
+  void healthFollowsTheServer() throws Exception {
+    connect(VllmSimulator.builder());
+    assertThat(backend.healthy().get(5, TimeUnit.SECONDS)).isTrue();
+    sim.faults().unavailable(true);
+    assertThat(backend.healthy().get(5, TimeUnit.SECONDS)).isFalse();
+  }
+
+  @Test
+  void anUnreachableServerFailsStartUpNamingTheTarget() {
+    assertThatThrownBy(() -> new VllmBackendFactory().connect(WorkerConfig.of(Map.of(
+        "vllm.target", "127.0.0.1:1")), Duration.ofSeconds(1)))
+        .hasMessage("vLLM at 127.0.0.1:1 was not reachable within 1 s (worker.startup-timeout)");
+  }
+
+  @Test
+  void aConfiguredTokenizerPathIsUsedAndAWrongOneIsNamed() throws Exception {
+    sim = VllmSimulator.builder().build().start();
+    var dir = io.kvw.testkit.sim.SimTokenizer.extract();
+    backend = new VllmBackendFactory().connect(WorkerConfig.of(Map.of("vllm.target",
+        sim.target(), "vllm.tokenizer.path", dir.toString())), Duration.ofSeconds(10));
+    assertThat(backend.generate(new GenerationCall("r#1", prompt("from a path",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(5), null)).get(10, TimeUnit.SECONDS)
+        .outputs().get(0).text()).isEqualTo("from a path");
+    assertThatThrownBy(() -> new VllmBackendFactory().connect(WorkerConfig.of(Map.of(
+        "vllm.target", sim.target(), "vllm.tokenizer.path", "/nope")), Duration.ofSeconds(5)))
+        .hasMessageStartingWith("vllm.tokenizer.path: no tokenizer.json at /nope");
+  }
+}
