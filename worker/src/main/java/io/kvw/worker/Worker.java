@@ -7,6 +7,7 @@ import io.kvw.worker.admission.Admission;
 import io.kvw.worker.backend.BackendFactory;
 import io.kvw.worker.backend.InferenceBackend;
 import io.kvw.worker.config.WorkerConfig;
+import io.kvw.worker.dispatch.BackendOutage;
 import io.kvw.worker.dispatch.ConcurrencyLimiter;
 import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.dispatch.PartialSink;
@@ -45,6 +46,7 @@ public final class Worker implements AutoCloseable {
   private final InferenceBackend backend;
   private final OutcomePublisher publisher;
   private final Dispatcher dispatcher;
+  private final BackendOutage outage;
   private final PollLoop pollLoop;
   private final Thread intakeThread;
   private final ScheduledExecutorService scheduler;
@@ -85,8 +87,10 @@ public final class Worker implements AutoCloseable {
     RetrySettings retry = new RetrySettings(config.get(WorkerConfig.RETRY_MAX_ATTEMPTS),
         config.get(WorkerConfig.RETRY_BACKOFF), Duration.ofSeconds(5),
         config.get(WorkerConfig.VLLM_REQUEST_TIMEOUT));
+    this.outage = new BackendOutage(backend, scheduler, Duration.ofMillis(200),
+        Duration.ofSeconds(5));
     this.dispatcher = new Dispatcher(backend, limiter, retry, publisher, partials, admission,
-        metrics, Clock.systemUTC(), scheduler);
+        metrics, Clock.systemUTC(), scheduler, outage);
     OffsetLedger ledger = new OffsetLedger();
     int maxBuffered = config.get(WorkerConfig.MAX_BUFFERED);
     int maxPollRecords = config.kafkaPassThrough().containsKey("max.poll.records")
@@ -96,11 +100,13 @@ public final class Worker implements AutoCloseable {
     this.pollLoop = new PollLoop(KafkaClients.consumer(config, maxPollRecords),
         config.get(WorkerConfig.TOPIC_REQUESTS), ledger, admission, dispatcher, publisher, flow,
         config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
-        metrics);
+        metrics, outage::isDown);
     metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
     metrics.gauge("kvw.backend.in.flight", "Backend calls in progress", limiter::inUse);
     metrics.gauge("kvw.backend.limit", "Current concurrency limit", limiter::limit);
     metrics.gauge("kvw.dispatch.waiting", "Requests waiting for a permit", limiter::waiting);
+    metrics.gauge("kvw.backend.outage", "1 while vLLM is unavailable", () -> outage.isDown()
+        ? 1 : 0);
     metrics.gauge("kvw.intake.paused", "1 while intake holds back", () -> pollLoop.paused()
         ? 1 : 0);
     this.intakeThread = new Thread(pollLoop, "intake");
@@ -155,7 +161,7 @@ public final class Worker implements AutoCloseable {
     if (!pollLoop.joined()) {
       return HttpEndpoint.Health.down("waiting for partitions from the consumer group");
     }
-    if (!dispatcher.backendAvailable()) {
+    if (outage.isDown()) {
       return HttpEndpoint.Health.down("vLLM unavailable; records wait");
     }
     return HttpEndpoint.Health.up();

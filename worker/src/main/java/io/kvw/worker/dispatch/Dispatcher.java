@@ -65,7 +65,7 @@ public final class Dispatcher {
   private final FailsafeExecutor<Generation> policies;
   private final Map<OffsetTicket, Job> running = new ConcurrentHashMap<>();
   private final AtomicLong callSequence = new AtomicLong();
-  private volatile boolean backendAvailable = true;
+  private final BackendOutage outage;
 
   /** The dispatch state of one admitted record. */
   private static final class Job {
@@ -92,8 +92,10 @@ public final class Dispatcher {
 
   public Dispatcher(InferenceBackend backend, ConcurrencyLimiter limiter, RetrySettings retry,
       OutcomePublisher publisher, PartialSink partials, Admission admission,
-      WorkerMetrics metrics, Clock clock, ScheduledExecutorService scheduler) {
+      WorkerMetrics metrics, Clock clock, ScheduledExecutorService scheduler,
+      BackendOutage outage) {
     this.backend = backend;
+    this.outage = outage;
     this.limiter = limiter;
     this.retry = retry;
     this.publisher = publisher;
@@ -101,11 +103,11 @@ public final class Dispatcher {
     this.admission = admission;
     this.metrics = metrics;
     this.clock = clock;
-    RetryPolicy<Generation> outage = backoff(RetryPolicy.<Generation>builder()
+    RetryPolicy<Generation> outageRetry = backoff(RetryPolicy.<Generation>builder()
         .handleIf(e -> kindOf(e) == BackendException.Kind.UNAVAILABLE)
         .abortOn(Stop.class)
         .withMaxRetries(-1), Duration.ofMillis(200), Duration.ofSeconds(5))
-        .onRetry(e -> onUnavailable())
+        .onRetry(e -> metrics.outageRetry())
         .build();
     RetryPolicy<Generation> transientErrors = backoff(RetryPolicy.<Generation>builder()
         .handleIf(e -> kindOf(e) == BackendException.Kind.TRANSIENT)
@@ -113,7 +115,7 @@ public final class Dispatcher {
         .withMaxAttempts(retry.maxAttempts()), retry.backoff(), retry.maxBackoff())
         .onRetry(e -> metrics.retried())
         .build();
-    this.policies = Failsafe.with(outage, transientErrors).with(scheduler);
+    this.policies = Failsafe.with(outageRetry, transientErrors).with(scheduler);
   }
 
   private static RetryPolicyBuilder<Generation> backoff(RetryPolicyBuilder<Generation> b,
@@ -170,11 +172,14 @@ public final class Dispatcher {
     job.backendRequestId = request.id() + "#" + callSequence.incrementAndGet();
     GenerationCall call = new GenerationCall(job.backendRequestId, request, timeout,
         request.stream() ? partial -> partials.accept(polled, request, partial) : null);
+    long callStart = System.nanoTime();
     CompletableFuture<Generation> f = backend.generate(call);
     job.currentCall = f;
     return f.whenComplete((g, e) -> {
-      if (e == null || kindOf(e) != BackendException.Kind.UNAVAILABLE) {
-        backendAvailable = true;
+      if (e == null) {
+        outage.end();
+      } else if (kindOf(e) == BackendException.Kind.UNAVAILABLE) {
+        outage.reportUnavailable(callStart);
       }
       metrics.call(e == null ? "ok" : statusOf(e));
     });
@@ -246,21 +251,8 @@ public final class Dispatcher {
     }
   }
 
-  /** False while the latest backend calls found it unavailable. */
-  public boolean backendAvailable() {
-    return backendAvailable;
-  }
-
   public ConcurrencyLimiter limiter() {
     return limiter;
-  }
-
-  private void onUnavailable() {
-    if (backendAvailable) {
-      log.warn("vLLM is unavailable; records wait and are retried (none go to the DLQ)");
-    }
-    backendAvailable = false;
-    metrics.outageRetry();
   }
 
   private static long millis(long nanos) {

@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -31,7 +32,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each iteration: poll; track every record in the ledger and admit it (valid requests go to
  * the dispatcher, refusals straight to the publisher); pause or resume by the flow control;
- * commit, at most once per commit interval, what the ledger says is safe.
+ * commit, at most once per commit interval, what the ledger says is safe. During a backend
+ * outage ({@code holdIntake}) intake pauses too, so records wait in Kafka, not in memory.
  *
  * <p>Stopping (SIGTERM) drains: intake pauses everything and keeps polling until the open
  * records finish or the drain timeout passes; what is left is abandoned (cancelled, never
@@ -52,6 +54,7 @@ public final class PollLoop implements Runnable {
   private final Duration commitInterval;
   private final Duration drainTimeout;
   private final WorkerMetrics metrics;
+  private final BooleanSupplier holdIntake;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile boolean paused;
@@ -61,7 +64,8 @@ public final class PollLoop implements Runnable {
 
   public PollLoop(Consumer<byte[], byte[]> consumer, String topic, OffsetLedger ledger,
       Admission admission, Dispatcher dispatcher, OutcomePublisher publisher, FlowControl flow,
-      Duration commitInterval, Duration drainTimeout, WorkerMetrics metrics) {
+      Duration commitInterval, Duration drainTimeout, WorkerMetrics metrics,
+      BooleanSupplier holdIntake) {
     this.consumer = consumer;
     this.topic = topic;
     this.ledger = ledger;
@@ -72,6 +76,7 @@ public final class PollLoop implements Runnable {
     this.commitInterval = commitInterval;
     this.drainTimeout = drainTimeout;
     this.metrics = metrics;
+    this.holdIntake = holdIntake;
   }
 
   @Override
@@ -138,8 +143,9 @@ public final class PollLoop implements Runnable {
     }
   }
 
+  /** Pauses when the buffer is full or the backend is in an outage; resumes when neither. */
   private void applyFlowControl() {
-    boolean mayPoll = flow.mayPoll(ledger.open(), paused);
+    boolean mayPoll = !holdIntake.getAsBoolean() && flow.mayPoll(ledger.open(), paused);
     if (paused && mayPoll) {
       consumer.resume(consumer.assignment());
       paused = false;
