@@ -159,7 +159,7 @@ public final class BenchMain {
             | --- | --- |
             | requests answered | %d of %d (%d error results, %d duplicates) |
             | time to drain the backlog | %.0f s (%.0f requests/s) |
-            | peak heap in use (scraped from `/metrics` every 250 ms) | %.1f MiB of 256 MiB |
+            | peak heap in use (scraped from `/metrics` every 500 ms) | %.1f MiB of 256 MiB |
             | OutOfMemoryError | %s |
             | worker CPU | %.0f s (%.2f CPU-s per 1,000 requests) |
             | worker exit code after SIGTERM | %d |

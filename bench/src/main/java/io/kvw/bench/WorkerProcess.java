@@ -39,11 +39,16 @@ final class WorkerProcess implements AutoCloseable {
     b.append("http.port=").append(httpPort).append('\n');
     Files.writeString(props, b.toString());
     this.log = workDir.resolve("worker-" + httpPort + ".log");
-    List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx" + xmx, "-Xms" + xmx,
-        "-jar", workerJar.toString(), "run", "--config", props.toString()));
+    List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx" + xmx, "-Xms" + xmx));
+    // e.g. -Dkvw.bench.workerJvmArgs=-XX:StartFlightRecording=filename=w.jfr to profile it
+    String extra = System.getProperty("kvw.bench.workerJvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      cmd.addAll(List.of(extra.split("\\s+")));
+    }
+    cmd.addAll(List.of("-jar", workerJar.toString(), "run", "--config", props.toString()));
     this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
-    scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 250, TimeUnit.MILLISECONDS);
+    scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 500, TimeUnit.MILLISECONDS);
   }
 
   private static String javaBin() {

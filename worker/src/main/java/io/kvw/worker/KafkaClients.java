@@ -52,7 +52,6 @@ final class KafkaClients {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     // outcomes of one poll go out together: a few ms of linger batches them per partition
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     // a dead-lettered record goes out byte for byte, however large the broker let it in
     p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
     return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());

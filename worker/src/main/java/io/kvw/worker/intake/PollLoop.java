@@ -109,8 +109,8 @@ public final class PollLoop implements Runnable {
     applyFlowControl();
     ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
+    metrics.polled(records.count());
     if (!records.isEmpty()) {
-      metrics.polled(records.count());
       for (ConsumerRecord<byte[], byte[]> record : records) {
         admit(record);
       }

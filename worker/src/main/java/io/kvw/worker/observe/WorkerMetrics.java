@@ -19,6 +19,7 @@ import java.util.function.Supplier;
 public final class WorkerMetrics {
   private final MeterRegistry registry;
   private final Counter polled;
+  private final Counter polls;
   private final Counter retries;
   private final Counter outageRetries;
   private final Counter publishFailures;
@@ -31,6 +32,8 @@ public final class WorkerMetrics {
     this.registry = registry;
     this.polled = Counter.builder("kvw.records.polled")
         .description("Request records read from Kafka").register(registry);
+    this.polls = Counter.builder("kvw.intake.polls")
+        .description("Consumer polls made by the intake thread").register(registry);
     this.retries = Counter.builder("kvw.backend.retries")
         .description("Backend calls retried after a transient error").register(registry);
     this.outageRetries = Counter.builder("kvw.backend.outage.retries")
@@ -54,8 +57,12 @@ public final class WorkerMetrics {
         .register(registry);
   }
 
+  /** One poll returned {@code n} records. */
   public void polled(int n) {
-    polled.increment(n);
+    polls.increment();
+    if (n > 0) {
+      polled.increment(n);
+    }
   }
 
   /** A record reached its published outcome. */

@@ -18,6 +18,8 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -38,6 +40,19 @@ public final class VllmGrpcBackend implements InferenceBackend {
   private final AtomicInteger next = new AtomicInteger();
 
   /**
+   * Runs response callbacks for every channel. A fixed pool the size of the machine: gRPC's
+   * default cached pool grows a thread per concurrent callback (over a hundred at 256 calls in
+   * flight), and the hand-offs between them cost more CPU than the work. The callbacks never
+   * block (decode, then hand the outcome to the producer).
+   */
+  private static final ExecutorService CALLBACKS = Executors.newFixedThreadPool(
+      Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+        Thread t = new Thread(r, "vllm-callbacks");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /**
    * @param channels open channels, several per target; the backend owns and closes them
    * @param modelName the model requests may name
    */
@@ -50,11 +65,15 @@ public final class VllmGrpcBackend implements InferenceBackend {
     this.chatTemplate = chatTemplate;
   }
 
-  /** A plaintext channel to {@code host:port}, kept alive across idle periods. */
+  /**
+   * A plaintext channel to {@code host:port}, kept alive across idle periods. gRPC's own
+   * transparent retries are off: the dispatcher's policies decide what is retried, and the
+   * retry buffer would cost memory and CPU on every call.
+   */
   public static ManagedChannel channel(String target) {
-    return NettyChannelBuilder.forTarget(target).usePlaintext()
+    return NettyChannelBuilder.forTarget(target).usePlaintext().executor(CALLBACKS)
         .keepAliveTime(30, TimeUnit.SECONDS).keepAliveWithoutCalls(true)
-        .maxInboundMessageSize(64 * 1024 * 1024).build();
+        .disableRetry().maxInboundMessageSize(64 * 1024 * 1024).build();
   }
 
   @Override
