@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -26,7 +27,7 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: bench.jar saturation|backlog [--requests N]");
+      System.err.println("usage: bench.jar saturation|backlog [--requests N] | reliability [--only NAME,...]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -46,6 +47,8 @@ public final class BenchMain {
           Integer.parseInt(opts.getOrDefault("requests", "40000")));
       case "backlog" -> backlog(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "1000000")));
+      case "reliability" -> new Reliability(root, workerJar, work).run(
+          opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of());
       default -> {
         System.err.println("unknown scenario " + scenario);
         yield 2;

@@ -98,6 +98,17 @@ final class WorkerProcess implements AutoCloseable {
     return log;
   }
 
+  /** SIGKILL: no drain, no commit; what was in flight is delivered again. */
+  void kill() throws InterruptedException {
+    scraper.shutdownNow();
+    process.destroyForcibly();
+    process.waitFor();
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
   /** SIGTERM, then waits for the drain; returns the exit code. */
   int stop(Duration timeout) throws InterruptedException {
     scraper.shutdownNow();

@@ -18,6 +18,8 @@ public final class Faults {
   private volatile Duration slowExtra = Duration.ZERO;
   private volatile double slowRate;
   private volatile double hangRate;
+  private volatile String slowMarker;
+  private volatile Duration slowMarkerExtra = Duration.ZERO;
 
   /** Every Generate and HealthCheck fails with UNAVAILABLE, as a server that is restarting. */
   public Faults unavailable(boolean on) {
@@ -46,6 +48,16 @@ public final class Faults {
     return this;
   }
 
+  /**
+   * Every Generate call whose prompt contains {@code marker} takes {@code extra} longer
+   * before its first token, on every attempt: a request the backend is always too slow for.
+   */
+  public Faults slowPromptsContaining(String marker, Duration extra) {
+    this.slowMarker = marker;
+    this.slowMarkerExtra = extra;
+    return this;
+  }
+
   /** A fraction of Generate calls never answer (until the client cancels). */
   public Faults hang(double fraction) {
     this.hangRate = fraction;
@@ -59,6 +71,7 @@ public final class Faults {
     failRate = 0;
     slowRate = 0;
     hangRate = 0;
+    slowMarker = null;
     return this;
   }
 
@@ -80,7 +93,11 @@ public final class Faults {
     return null;
   }
 
-  Duration extraDelay() {
+  Duration extraDelay(String prompt) {
+    String marker = slowMarker;
+    if (marker != null && prompt.contains(marker)) {
+      return slowMarkerExtra;
+    }
     return slowRate > 0 && ThreadLocalRandom.current().nextDouble() < slowRate ? slowExtra
         : Duration.ZERO;
   }

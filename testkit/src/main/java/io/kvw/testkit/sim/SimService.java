@@ -82,7 +82,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     }
     engine.submit(engine.new Sequence(request.getRequestId(),
         (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
-        request.getStream(), faults.extraDelay(), faults.hangs()));
+        request.getStream(), faults.extraDelay(request.getText()), faults.hangs()));
   }
 
   /** The prompt's tokens cycled to {@code len}, rotated by the sample index. */

@@ -1,0 +1,477 @@
+package io.kvw.bench;
+
+import io.grpc.Status;
+import io.kvw.testkit.kafka.EmbeddedKafka;
+import io.kvw.testkit.sim.VllmSimulator;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The failure scenarios behind RELIABILITY.md. Each one runs the real embedded broker and the
+ * simulator in this JVM, the worker(s) as separate processes (so they can be killed for
+ * real), injects its fault on a timeline, and counts: requests sent, answered (distinct ids
+ * with a result), lost (sent but never answered: must be 0), duplicate results, DLQ records.
+ */
+final class Reliability {
+  private final Path root;
+  private final Path workerJar;
+  private final Path work;
+
+  /** One scenario's figures. */
+  record Row(String name, String fault, int sent, int answered, int duplicates, int dlq,
+      String notes, boolean passed) {
+    int lost() {
+      return sent - answered;
+    }
+  }
+
+  Reliability(Path root, Path workerJar, Path work) {
+    this.root = root;
+    this.workerJar = workerJar;
+    this.work = work;
+  }
+
+  /** Broker, simulator and topics for one scenario. */
+  private final class Rig implements AutoCloseable {
+    final String name;
+    final EmbeddedKafka kafka;
+    final VllmSimulator sim;
+    final List<WorkerProcess> workers = new ArrayList<>();
+    final Map<String, String> config = new LinkedHashMap<>();
+
+    Rig(String name, VllmSimulator.Builder sim, int partitions) {
+      this.name = name;
+      this.kafka = EmbeddedKafka.builder().brokerProperty("message.max.bytes", "8388608")
+          .logDir(tempDir(name)).build().start();
+      this.sim = sim.build().start();
+      for (String t : List.of(".requests", ".results", ".dlq", ".stream")) {
+        kafka.createTopic(name + t, t.equals(".requests") ? partitions : 3);
+      }
+      config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+      config.put("kafka.group.id", name + "-workers");
+      config.put("topics.requests", name + ".requests");
+      config.put("topics.results", name + ".results");
+      config.put("topics.dlq", name + ".dlq");
+      config.put("topics.stream", name + ".stream");
+      config.put("vllm.target", this.sim.target());
+      config.put("worker.drain-timeout", "10s");
+      config.put("worker.startup-timeout", "60s");
+    }
+
+    WorkerProcess startWorker() throws Exception {
+      Map<String, String> c = new HashMap<>(config);
+      c.put("worker.id", name + "-w" + workers.size());
+      WorkerProcess w = new WorkerProcess(workerJar, "512m", c, work);
+      workers.add(w);
+      return w;
+    }
+
+    void produce(List<ProducerRecord<byte[], byte[]>> records) {
+      Properties p = new Properties();
+      p.put("bootstrap.servers", kafka.bootstrapServers());
+      p.put("linger.ms", "10");
+      p.put("max.request.size", "8388608");
+      try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p,
+          new ByteArraySerializer(), new ByteArraySerializer())) {
+        records.forEach(producer::send);
+        producer.flush();
+      }
+    }
+
+    int produceRequests(int n, Consumer<Integer> unused) {
+      List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        records.add(request(i, "reliability request " + i));
+      }
+      produce(records);
+      return n;
+    }
+
+    ProducerRecord<byte[], byte[]> request(int i, String prompt) {
+      String value = "{\"id\":\"r-" + i + "\",\"prompt\":\"" + prompt
+          + "\",\"params\":{\"max_tokens\":8}}";
+      return new ProducerRecord<>(name + ".requests", ("k-" + i).getBytes(
+          StandardCharsets.UTF_8), value.getBytes(StandardCharsets.UTF_8));
+    }
+
+    Outcomes outcomes() {
+      return new Outcomes(kafka.bootstrapServers(), name + ".results", name + ".dlq");
+    }
+
+    Map<TopicPartition, OffsetAndMetadata> committed() throws Exception {
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+        return admin.listConsumerGroupOffsets(name + "-workers")
+            .partitionsToOffsetAndMetadata().get();
+      }
+    }
+
+    @Override
+    public void close() throws Exception {
+      for (WorkerProcess w : workers) {
+        if (w.isAlive()) {
+          w.stop(Duration.ofSeconds(30));
+        }
+      }
+      sim.close();
+      kafka.close();
+    }
+  }
+
+  private Path tempDir(String name) {
+    try {
+      return Files.createTempDirectory(work, name + "-kafka");
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static void sleep(Duration d) throws InterruptedException {
+    Thread.sleep(d.toMillis());
+  }
+
+  private static Duration seconds(long s) {
+    return Duration.ofSeconds(s);
+  }
+
+  Row vllmOutage() throws Exception {
+    try (Rig rig = new Rig("vllm-outage", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(64), 6);
+        Outcomes out = rig.outcomes()) {
+      int n = rig.produceRequests(20_000, null);
+      rig.config.put("worker.max-in-flight", "64");
+      rig.startWorker();
+      out.read(seconds(600), () -> out.distinct() >= 4_000, seconds(600));
+      rig.sim.stopServing();
+      int before = out.distinct();
+      out.read(seconds(20));
+      int during = out.distinct() - before;
+      rig.sim.start();
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      return new Row("vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
+          + "4,000 answers", n, out.distinct(), out.duplicates(), out.dlq.size(),
+          during + " answers while it was down (in flight at the cut); 0 error results: "
+          + (out.errorTypeById.isEmpty()), out.dlq.isEmpty() && out.distinct() == n);
+    }
+  }
+
+  Row internalErrors() throws Exception {
+    try (Rig rig = new Rig("internal-20pct", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(5)), 6); Outcomes out = rig.outcomes()) {
+      rig.sim.faults().failRate(Status.Code.INTERNAL, 0.2);
+      int n = rig.produceRequests(20_000, null);
+      rig.config.put("worker.retry.max-attempts", "8");
+      rig.config.put("worker.retry.backoff", "20ms");
+      rig.startWorker();
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      long retried = out.attemptsById.values().stream().filter(a -> a > 1).count();
+      return new Row("internal-20pct", "20 % of Generate calls fail with INTERNAL; "
+          + "`worker.retry.max-attempts=8`", n, out.distinct(), out.duplicates(),
+          out.dlq.size(), retried + " answers with attempts > 1; "
+          + out.errors("retries_exhausted") + " retries_exhausted",
+          out.distinct() == n && retried > 0);
+    }
+  }
+
+  Row slowBackend() throws Exception {
+    try (Rig rig = new Rig("slow-backend", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(5)), 6); Outcomes out = rig.outcomes()) {
+      rig.sim.faults().slowPromptsContaining("SLOW", Duration.ofSeconds(5));
+      int n = 5_000;
+      List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+      int slow = 0;
+      for (int i = 0; i < n; i++) {
+        boolean isSlow = i % 50 == 0;
+        slow += isSlow ? 1 : 0;
+        records.add(rig.request(i, (isSlow ? "SLOW " : "") + "request " + i));
+      }
+      rig.produce(records);
+      rig.config.put("vllm.request-timeout", "1s");
+      rig.config.put("worker.retry.max-attempts", "2");
+      rig.startWorker();
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      long exhausted = out.errors("retries_exhausted");
+      boolean rightOnes = true;
+      for (Map.Entry<String, String> e : out.errorTypeById.entrySet()) {
+        int i = Integer.parseInt(e.getKey().substring(2));
+        rightOnes &= i % 50 == 0 && e.getValue().equals("retries_exhausted")
+            && out.attemptsById.get(e.getKey()) == 2;
+      }
+      return new Row("slow-backend", slow + " requests always 5 s slower than the 1 s timeout; "
+          + "`worker.retry.max-attempts=2`", n, out.distinct(), out.duplicates(),
+          out.dlq.size(), exhausted + " retries_exhausted (each after 2 attempts), all of them "
+          + "the slow ones: " + rightOnes, exhausted == slow && rightOnes
+          && out.dlq.size() == slow && out.distinct() == n);
+    }
+  }
+
+  Row sigkill() throws Exception {
+    try (Rig rig = new Rig("sigkill-x3", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
+        Outcomes out = rig.outcomes()) {
+      int n = rig.produceRequests(20_000, null);
+      WorkerProcess w = rig.startWorker();
+      for (int kill = 1; kill <= 3; kill++) {
+        int target = kill * 4_000;
+        out.read(seconds(1), () -> out.distinct() >= target, seconds(300));
+        w.kill();
+        w = rig.startWorker();
+      }
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      return new Row("sigkill-x3", "worker killed with SIGKILL after 4,000, 8,000 and 12,000 "
+          + "answers, restarted each time", n, out.distinct(), out.duplicates(), out.dlq.size(),
+          "duplicates are the records in flight or uncommitted at each kill",
+          out.distinct() == n && out.dlq.isEmpty());
+    }
+  }
+
+  Row sigterm() throws Exception {
+    try (Rig rig = new Rig("sigterm", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
+        Outcomes out = rig.outcomes()) {
+      int n = rig.produceRequests(20_000, null);
+      WorkerProcess w = rig.startWorker();
+      out.read(seconds(1), () -> out.distinct() >= 5_000, seconds(300));
+      long t0 = System.nanoTime();
+      int exit = w.stop(seconds(60));
+      double exitSeconds = (System.nanoTime() - t0) / 1e9;
+      out.read(seconds(3));
+      // every offset below the committed one must have its result already published
+      boolean commitsSafe = true;
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : rig.committed().entrySet()) {
+        java.util.BitSet answered = out.answeredOffsets.getOrDefault(e.getKey().partition(),
+            new java.util.BitSet());
+        commitsSafe &= answered.nextClearBit(0) >= e.getValue().offset();
+      }
+      rig.startWorker();
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      return new Row("sigterm", "SIGTERM under load (256 in flight), then a new worker",
+          n, out.distinct(), out.duplicates(), out.dlq.size(), String.format(
+              "exit code %d after %.1f s (drain timeout 10 s); committed offsets never past an "
+                  + "unanswered record: %s", exit, exitSeconds, commitsSafe),
+          exit == 0 && exitSeconds < 15 && commitsSafe && out.distinct() == n);
+    }
+  }
+
+  Row brokerRestart() throws Exception {
+    try (Rig rig = new Rig("broker-restart", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(50)).maxNumSeqs(128), 6);
+        Outcomes out = rig.outcomes()) {
+      int n = rig.produceRequests(20_000, null);
+      WorkerProcess w = rig.startWorker();
+      out.read(seconds(1), () -> out.distinct() >= 4_000, seconds(300));
+      out.close();
+      rig.kafka.stop();
+      sleep(seconds(10));
+      rig.kafka.start();
+      try (Outcomes again = rig.outcomes()) {
+        again.read(seconds(1), () -> again.distinct() >= n, seconds(300));
+        return new Row("broker-restart", "the broker stopped for 10 s after 4,000 answers and "
+            + "restarted on the same log dir", n, again.distinct(), again.duplicates(),
+            again.dlq.size(), "the same worker process throughout: " + w.isAlive(),
+            again.distinct() == n && w.isAlive());
+      }
+    }
+  }
+
+  Row groupChurn() throws Exception {
+    try (Rig rig = new Rig("group-churn", VllmSimulator.builder()
+        .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(256), 6);
+        Outcomes out = rig.outcomes()) {
+      int n = rig.produceRequests(20_000, null);
+      rig.config.put("worker.max-in-flight", "64");
+      List<WorkerProcess> live = new ArrayList<>();
+      for (int i = 0; i < 3; i++) {
+        live.add(rig.startWorker());
+      }
+      int changes = 0;
+      for (int step = 0; step < 8 && out.distinct() < n; step++) {
+        out.read(seconds(5));
+        if (step % 2 == 0) {
+          live.remove(0).stop(seconds(30));
+        } else {
+          live.add(rig.startWorker());
+        }
+        changes++;
+      }
+      out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
+      return new Row("group-churn", "3 workers in one group; every 5 s one leaves (SIGTERM) or "
+          + "a new one joins", n, out.distinct(), out.duplicates(), out.dlq.size(),
+          changes + " membership changes", out.distinct() == n && out.dlq.isEmpty());
+    }
+  }
+
+  Row hostile() throws Exception {
+    try (Rig rig = new Rig("hostile", VllmSimulator.builder(), 6);
+        Outcomes out = rig.outcomes()) {
+      Random random = new Random(42);
+      Map<String, byte[]> bad = new LinkedHashMap<>();
+      for (int i = 0; i < 1_200; i++) {
+        bad.put("h-" + i, hostileValue(i, random));
+      }
+      List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+      int good = 0;
+      for (Map.Entry<String, byte[]> e : bad.entrySet()) {
+        records.add(new ProducerRecord<>("hostile.requests", e.getKey().getBytes(
+            StandardCharsets.UTF_8), e.getValue()));
+        for (int j = 0; j < 4; j++) {
+          records.add(rig.request(good, "good request " + good));
+          good++;
+        }
+      }
+      rig.produce(records);
+      int total = records.size();
+      WorkerProcess w = rig.startWorker();
+      long pid = w.pid();
+      out.read(seconds(1), () -> out.results >= total && out.dlq.size() >= bad.size(),
+          seconds(300));
+      out.read(seconds(2));
+      int exactlyOne = 0;
+      for (String key : bad.keySet()) {
+        if (out.answersByKey.getOrDefault(key, 0) == 1
+            && "invalid_request".equals(out.errorTypeByKey.get(key))) {
+          exactlyOne++;
+        }
+      }
+      int intact = 0;
+      for (ConsumerRecord<byte[], byte[]> d : out.dlq) {
+        byte[] original = bad.get(new String(d.key(), StandardCharsets.UTF_8));
+        if (original != null && Arrays.equals(original, d.value())) {
+          intact++;
+        }
+      }
+      int goodAnswered = 0;
+      for (int i = 0; i < good; i++) {
+        if (out.answers.containsKey("r-" + i) && !out.errorTypeById.containsKey("r-" + i)) {
+          goodAnswered++;
+        }
+      }
+      boolean sameProcess = w.isAlive() && w.pid() == pid;
+      return new Row("hostile", bad.size() + " hostile records (random bytes, truncated JSON, "
+          + "deep nesting, 2 MiB strings, wrong types, invalid UTF-8) among " + good
+          + " good ones", total, exactlyOne + goodAnswered, out.duplicates(), out.dlq.size(),
+          exactlyOne + " hostile records with exactly one invalid_request result, " + intact
+              + " DLQ records byte-identical to their original, " + goodAnswered
+              + " good ones answered; the same worker process throughout: " + sameProcess,
+          exactlyOne == bad.size() && intact == bad.size() && goodAnswered == good
+              && sameProcess);
+    }
+  }
+
+  /** Six families of hostile values, in turn. */
+  static byte[] hostileValue(int i, Random random) {
+    switch (i % 6) {
+      case 0 -> {
+        byte[] b = new byte[1 + random.nextInt(300)];
+        random.nextBytes(b);
+        b[0] = '{'; // looks like JSON to a casual glance
+        return b;
+      }
+      case 1 -> {
+        String full = "{\"id\":\"t-" + i + "\",\"prompt\":\"truncated request\","
+            + "\"params\":{\"max_tokens\":16}}";
+        return full.substring(0, 1 + random.nextInt(full.length() - 2))
+            .getBytes(StandardCharsets.UTF_8);
+      }
+      case 2 -> {
+        int depth = 100 + random.nextInt(5_000);
+        return ("{\"prompt\":\"a\",\"metadata\":" + "[".repeat(depth) + "]".repeat(depth) + "}")
+            .getBytes(StandardCharsets.UTF_8);
+      }
+      case 3 -> {
+        byte[] b = new byte[(2 << 20) + random.nextInt(1024)];
+        Arrays.fill(b, (byte) 'x');
+        byte[] head = "{\"prompt\":\"".getBytes(StandardCharsets.UTF_8);
+        System.arraycopy(head, 0, b, 0, head.length);
+        b[b.length - 2] = '"';
+        b[b.length - 1] = '}';
+        return b;
+      }
+      case 4 -> {
+        String[] wrong = {"{\"prompt\":[1,2]}", "{\"prompt\":\"a\",\"params\":{\"n\":\"2\"}}",
+            "{\"prompt\":\"a\",\"params\":{\"temperature\":true}}", "{\"prompt\":\"a\","
+            + "\"ttl_ms\":-5}", "{\"messages\":{\"role\":\"user\"}}", "[]", "7", "null"};
+        return wrong[random.nextInt(wrong.length)].getBytes(StandardCharsets.UTF_8);
+      }
+      default -> {
+        byte[] head = "{\"prompt\":\"bad ".getBytes(StandardCharsets.UTF_8);
+        byte[][] invalid = {{(byte) 0xC3, 0x28}, {(byte) 0xED, (byte) 0xA0, (byte) 0x80},
+            {(byte) 0xC0, (byte) 0xAF}, {(byte) 0xFF}, {(byte) 0xF4, (byte) 0x90, (byte) 0x80,
+            (byte) 0x80}};
+        byte[] bad = invalid[random.nextInt(invalid.length)];
+        byte[] out = Arrays.copyOf(head, head.length + bad.length + 2);
+        System.arraycopy(bad, 0, out, head.length, bad.length);
+        out[out.length - 2] = '"';
+        out[out.length - 1] = '}';
+        return out;
+      }
+    }
+  }
+
+  /** Runs the scenarios named (all when empty) and writes RELIABILITY.md when all ran. */
+  int run(List<String> only) throws Exception {
+    Map<String, java.util.concurrent.Callable<Row>> all = new LinkedHashMap<>();
+    all.put("vllm-outage", this::vllmOutage);
+    all.put("internal-20pct", this::internalErrors);
+    all.put("slow-backend", this::slowBackend);
+    all.put("sigkill-x3", this::sigkill);
+    all.put("sigterm", this::sigterm);
+    all.put("broker-restart", this::brokerRestart);
+    all.put("group-churn", this::groupChurn);
+    all.put("hostile", this::hostile);
+    List<Row> rows = new ArrayList<>();
+    for (Map.Entry<String, java.util.concurrent.Callable<Row>> e : all.entrySet()) {
+      if (!only.isEmpty() && !only.contains(e.getKey())) {
+        continue;
+      }
+      System.out.println("== " + e.getKey());
+      Row row = e.getValue().call();
+      System.out.println(row);
+      rows.add(row);
+    }
+    if (only.isEmpty()) {
+      write(rows);
+    }
+    return rows.stream().allMatch(Row::passed) ? 0 : 1;
+  }
+
+  private void write(List<Row> rows) throws Exception {
+    StringBuilder b = new StringBuilder("# Reliability\n\n");
+    b.append("Every scenario runs the real embedded Kafka broker (KRaft) and the vLLM simulator "
+        + "on loopback, with each worker in its own JVM (`java -jar worker/target/worker.jar "
+        + "run`), so killing one is real. *Answered* counts distinct request ids with a result "
+        + "(an error result counts: the record reached its outcome); *lost* is sent minus "
+        + "answered and must be 0.\n\n");
+    b.append("Command (all scenarios, about 10 minutes): `./mvnw -B -q package -DskipTests && "
+        + "java -jar bench/target/bench.jar reliability`; one scenario: add `--only NAME`.  \n");
+    b.append("Machine: ").append(Machine.describe()).append("  \nRun: ").append(LocalDate.now())
+        .append("\n\n");
+    b.append("| scenario | fault | sent | answered | lost | duplicates | DLQ | passed | notes |\n");
+    b.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for (Row r : rows) {
+      b.append(String.format("| `%s` | %s | %d | %d | **%d** | %d | %d | %s | %s |%n", r.name(),
+          r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(), r.dlq(),
+          r.passed() ? "yes" : "**no**", r.notes()));
+    }
+    Files.writeString(root.resolve("RELIABILITY.md"), b.toString());
+    System.out.print(b);
+  }
+}
