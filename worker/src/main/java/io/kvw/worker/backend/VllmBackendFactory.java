@@ -17,7 +17,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -37,10 +39,13 @@ public final class VllmBackendFactory implements BackendFactory {
     List<String> targets = config.get(WorkerConfig.VLLM_TARGET);
     int perTarget = config.get(WorkerConfig.VLLM_CHANNELS);
     List<ManagedChannel> channels = new ArrayList<>();
+    Map<String, List<ManagedChannel>> byTarget = new LinkedHashMap<>();
     try {
       for (String target : targets) {
         for (int i = 0; i < perTarget; i++) {
-          channels.add(VllmGrpcBackend.channel(target));
+          ManagedChannel c = VllmGrpcBackend.channel(target);
+          channels.add(c);
+          byTarget.computeIfAbsent(target, k -> new ArrayList<>()).add(c);
         }
       }
       long deadline = System.nanoTime() + startupTimeout.toNanos();
@@ -60,7 +65,7 @@ public final class VllmBackendFactory implements BackendFactory {
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
           template.map(c -> c.family().toString()).orElse("none (chat requests are refused)"));
-      return new VllmGrpcBackend(channels, model, decoder, template);
+      return new VllmGrpcBackend(byTarget, model, decoder, template);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);
       if (e instanceof RuntimeException re && (e instanceof StartupException

@@ -183,6 +183,38 @@ class VllmGrpcBackendTest {
   }
 
   @Test
+  void aDeadReplicaIsSkippedByItsCircuitWhileTheOtherServes() throws Exception {
+    try (VllmSimulator second = VllmSimulator.builder().build().start()) {
+      sim = VllmSimulator.builder().build().start();
+      backend = new VllmBackendFactory().connect(WorkerConfig.of(Map.of("vllm.target",
+          sim.target() + "," + second.target())), Duration.ofSeconds(10));
+      second.stopServing();
+      int refused = 0;
+      for (int i = 0; i < 60; i++) {
+        try {
+          backend.generate(new GenerationCall("r#" + i, prompt("x", SamplingParams.DEFAULTS),
+              Duration.ofSeconds(5), null)).get(10, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          assertThat(((BackendException) e.getCause()).kind())
+              .isEqualTo(BackendException.Kind.UNAVAILABLE);
+          refused++;
+        }
+      }
+      // the dead replica costs a handful of refused calls, then its circuit opens
+      assertThat(refused).isBetween(1, 10);
+      sim.stopServing();
+      Throwable e = null;
+      for (int i = 0; i < 20 && (e == null || !"CIRCUIT_OPEN".equals(
+          ((BackendException) e).status())); i++) {
+        e = failure(backend.generate(new GenerationCall("x#" + i, prompt("x",
+            SamplingParams.DEFAULTS), Duration.ofSeconds(5), null)));
+      }
+      assertThat(((BackendException) e).status()).isEqualTo("CIRCUIT_OPEN");
+      assertThat(((BackendException) e).kind()).isEqualTo(BackendException.Kind.UNAVAILABLE);
+    }
+  }
+
+  @Test
   void anUnreachableServerFailsStartUpNamingTheTarget() {
     assertThatThrownBy(() -> new VllmBackendFactory().connect(WorkerConfig.of(Map.of(
         "vllm.target", "127.0.0.1:1")), Duration.ofSeconds(1)))

@@ -32,12 +32,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * token; vLLM batches chunk messages per scheduler step, so this costs little.
  */
 public final class VllmGrpcBackend implements InferenceBackend {
-  private final List<ManagedChannel> channels;
-  private final List<VllmEngineGrpc.VllmEngineStub> stubs;
+  private final TargetPool targets;
   private final String modelName;
   private final TokenDecoder decoder;
   private final Optional<ChatTemplate> chatTemplate;
-  private final AtomicInteger next = new AtomicInteger();
+  private final AtomicInteger nextProbe = new AtomicInteger();
 
   /**
    * Runs response callbacks for every channel. A fixed pool the size of the machine: gRPC's
@@ -45,6 +44,10 @@ public final class VllmGrpcBackend implements InferenceBackend {
    * flight), and the hand-offs between them cost more CPU than the work. The callbacks never
    * block (decode, then hand the outcome to the producer).
    */
+  /** Refused calls in a row that open a target's circuit, and how long it stays open. */
+  static final int BREAKER_FAILURES = 5;
+  static final java.time.Duration BREAKER_OPEN_FOR = java.time.Duration.ofSeconds(2);
+
   private static final ExecutorService CALLBACKS = Executors.newFixedThreadPool(
       Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
         Thread t = new Thread(r, "vllm-callbacks");
@@ -53,13 +56,15 @@ public final class VllmGrpcBackend implements InferenceBackend {
       });
 
   /**
-   * @param channels open channels, several per target; the backend owns and closes them
+   * @param channelsByTarget open channels per {@code host:port}; the backend owns and closes
+   *     them
    * @param modelName the model requests may name
    */
-  public VllmGrpcBackend(List<ManagedChannel> channels, String modelName, TokenDecoder decoder,
-      Optional<ChatTemplate> chatTemplate) {
-    this.channels = List.copyOf(channels);
-    this.stubs = channels.stream().map(VllmEngineGrpc::newStub).toList();
+  public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
+      String modelName, TokenDecoder decoder, Optional<ChatTemplate> chatTemplate) {
+    this.targets = new TargetPool(channelsByTarget.entrySet().stream()
+        .map(e -> new TargetPool.Target(e.getKey(), e.getValue(), BREAKER_FAILURES,
+            BREAKER_OPEN_FOR)).toList());
     this.modelName = modelName;
     this.decoder = decoder;
     this.chatTemplate = chatTemplate;
@@ -92,21 +97,37 @@ public final class VllmGrpcBackend implements InferenceBackend {
           BackendException.Kind.REJECTED, "NO_CHAT_TEMPLATE", "model " + modelName
               + " has no chat template this worker can render; send a prompt instead", null));
     }
+    TargetPool.Target target = targets.acquire();
+    if (target == null) {
+      return CompletableFuture.failedFuture(new BackendException(
+          BackendException.Kind.UNAVAILABLE, "CIRCUIT_OPEN", "every vLLM target's circuit is "
+              + "open", null));
+    }
     GenerationObserver observer = new GenerationObserver(request.params().samples(), decoder,
         call.onPartial());
-    stub().withDeadlineAfter(Math.max(1, call.timeout().toMillis()), TimeUnit.MILLISECONDS)
-        .generate(b.build(), observer);
-    return observer.result();
+    target.stub().withDeadlineAfter(Math.max(1, call.timeout().toMillis()),
+        TimeUnit.MILLISECONDS).generate(b.build(), observer);
+    CompletableFuture<Generation> result = observer.result();
+    result.whenComplete((g, e) -> {
+      if (e instanceof BackendException be && be.kind() == BackendException.Kind.UNAVAILABLE) {
+        target.breaker.recordFailure();
+      } else {
+        target.breaker.recordSuccess();
+      }
+    });
+    return result; // the caller's cancel must reach the observer, so not a derived future
   }
 
-  private VllmEngineGrpc.VllmEngineStub stub() {
-    return stubs.get(Math.floorMod(next.getAndIncrement(), stubs.size()));
+  /** Round-robin over every target, open circuit or not: probes must reach dead ones too. */
+  private VllmEngineGrpc.VllmEngineStub anyStub() {
+    List<TargetPool.Target> all = targets.all();
+    return all.get(Math.floorMod(nextProbe.getAndIncrement(), all.size())).stub();
   }
 
   @Override
   public CompletableFuture<Boolean> healthy() {
     CompletableFuture<Boolean> out = new CompletableFuture<>();
-    stub().withDeadlineAfter(2, TimeUnit.SECONDS).healthCheck(
+    anyStub().withDeadlineAfter(2, TimeUnit.SECONDS).healthCheck(
         HealthCheckRequest.getDefaultInstance(), new UnaryObserver<>(out, r -> r.getHealthy()));
     return out.exceptionally(e -> false);
   }
@@ -115,10 +136,11 @@ public final class VllmGrpcBackend implements InferenceBackend {
   public CompletableFuture<Void> abort(Collection<String> requestIds) {
     List<CompletableFuture<Boolean>> calls = new ArrayList<>();
     AbortRequest abort = AbortRequest.newBuilder().addAllRequestIds(requestIds).build();
-    // the request ran on one of the channels; every target may hold some of them
-    for (VllmEngineGrpc.VllmEngineStub s : stubs) {
+    // the requests ran on some of the targets; each target ignores ids it does not know
+    for (TargetPool.Target t : targets.all()) {
       CompletableFuture<Boolean> f = new CompletableFuture<>();
-      s.withDeadlineAfter(2, TimeUnit.SECONDS).abort(abort, new UnaryObserver<>(f, r -> true));
+      t.stub().withDeadlineAfter(2, TimeUnit.SECONDS).abort(abort,
+          new UnaryObserver<>(f, r -> true));
       calls.add(f.exceptionally(e -> false));
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
@@ -131,6 +153,8 @@ public final class VllmGrpcBackend implements InferenceBackend {
 
   @Override
   public void close() {
+    List<ManagedChannel> channels = targets.all().stream().flatMap(t -> t.channels.stream())
+        .toList();
     channels.forEach(ManagedChannel::shutdown);
     for (ManagedChannel c : channels) {
       try {
