@@ -168,7 +168,7 @@ final class Reliability {
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
       return new Row("vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
           + "4,000 answers", n, out.distinct(), out.duplicates(), out.dlq.size(),
-          during + " answers while it was down (in flight at the cut); 0 error results: "
+          during + " results arrived in the 20 s after the cut (outcomes already in flight); no error results: "
           + (out.errorTypeById.isEmpty()), out.dlq.isEmpty() && out.distinct() == n);
     }
   }

@@ -53,6 +53,9 @@ public final class VllmSimulator implements AutoCloseable {
     private int maxContextLength = 2048;
     private int port;
     private String host = "127.0.0.1";
+    private java.io.File tlsCertChain;
+    private java.io.File tlsKey;
+    private java.io.File tlsClientCa;
 
     /** The {@code served_model_name}. */
     public Builder modelName(String name) {
@@ -100,6 +103,17 @@ public final class VllmSimulator implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Serves TLS with this PEM certificate chain and PKCS#8 key; with {@code clientCa}, also
+     * requires a client certificate signed by it (mutual TLS).
+     */
+    public Builder tls(java.io.File certChain, java.io.File key, java.io.File clientCa) {
+      this.tlsCertChain = certChain;
+      this.tlsKey = key;
+      this.tlsClientCa = clientCa;
+      return this;
+    }
+
     /** The address to listen on; default 127.0.0.1 (0.0.0.0 in a container). */
     public Builder host(String host) {
       this.host = host;
@@ -123,8 +137,18 @@ public final class VllmSimulator implements AutoCloseable {
       return this;
     }
     try {
-      server = NettyServerBuilder.forAddress(new InetSocketAddress(settings.host, port))
-          .addService(service).build().start();
+      NettyServerBuilder b = NettyServerBuilder.forAddress(
+          new InetSocketAddress(settings.host, port)).addService(service);
+      if (settings.tlsCertChain != null) {
+        var ssl = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forServer(
+            settings.tlsCertChain, settings.tlsKey);
+        if (settings.tlsClientCa != null) {
+          ssl.trustManager(settings.tlsClientCa).clientAuth(
+              io.grpc.netty.shaded.io.netty.handler.ssl.ClientAuth.REQUIRE);
+        }
+        b.sslContext(ssl.build());
+      }
+      server = b.build().start();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot serve on port " + port, e);
     }

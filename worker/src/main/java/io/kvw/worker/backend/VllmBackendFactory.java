@@ -10,10 +10,14 @@ import io.kvw.worker.StartupException;
 import io.kvw.worker.backend.tokenizer.ChatTemplate;
 import io.kvw.worker.backend.tokenizer.TokenDecoder;
 import io.kvw.worker.backend.tokenizer.TokenizerFetcher;
+import io.kvw.worker.backend.vllm.ChannelSecurity;
 import io.kvw.worker.backend.vllm.VllmGrpcBackend;
+import io.kvw.worker.config.ConfigKey;
 import io.kvw.worker.config.ConfigException;
 import io.kvw.worker.config.WorkerConfig;
+import java.io.File;
 import java.io.IOException;
+import javax.net.ssl.SSLException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,12 +42,13 @@ public final class VllmBackendFactory implements BackendFactory {
   public InferenceBackend connect(WorkerConfig config, Duration startupTimeout) {
     List<String> targets = config.get(WorkerConfig.VLLM_TARGET);
     int perTarget = config.get(WorkerConfig.VLLM_CHANNELS);
+    ChannelSecurity security = security(config);
     List<ManagedChannel> channels = new ArrayList<>();
     Map<String, List<ManagedChannel>> byTarget = new LinkedHashMap<>();
     try {
       for (String target : targets) {
         for (int i = 0; i < perTarget; i++) {
-          ManagedChannel c = VllmGrpcBackend.channel(target);
+          ManagedChannel c = VllmGrpcBackend.channel(target, security);
           channels.add(c);
           byTarget.computeIfAbsent(target, k -> new ArrayList<>()).add(c);
         }
@@ -76,6 +81,35 @@ public final class VllmBackendFactory implements BackendFactory {
     }
   }
 
+  /** The TLS settings, read once; a file that is missing or unreadable names its key. */
+  static ChannelSecurity security(WorkerConfig config) {
+    if (!config.get(WorkerConfig.VLLM_TLS)) {
+      return ChannelSecurity.plaintext();
+    }
+    File ca = file(config, WorkerConfig.VLLM_TLS_CA);
+    File cert = file(config, WorkerConfig.VLLM_TLS_CERT);
+    File key = file(config, WorkerConfig.VLLM_TLS_KEY);
+    try {
+      return ChannelSecurity.tls(ca, cert, key, config.get(WorkerConfig.VLLM_TLS_SERVER_NAME));
+    } catch (SSLException | IllegalArgumentException e) {
+      String which = cert != null ? WorkerConfig.VLLM_TLS_CERT.name() + "/"
+          + WorkerConfig.VLLM_TLS_KEY.name() : WorkerConfig.VLLM_TLS_CA.name();
+      throw new ConfigException(which, "cannot build a TLS context: " + e.getMessage());
+    }
+  }
+
+  private static File file(WorkerConfig config, ConfigKey<String> key) {
+    String path = config.get(key);
+    if (path.isEmpty()) {
+      return null;
+    }
+    File f = new File(path);
+    if (!f.canRead()) {
+      throw new ConfigException(key.name(), "cannot read " + path);
+    }
+    return f;
+  }
+
   private static void awaitHealthy(ManagedChannel channel, String target, Duration timeout,
       long deadline) {
     boolean logged = false;
@@ -86,7 +120,12 @@ public final class VllmBackendFactory implements BackendFactory {
           return;
         }
       } catch (StatusRuntimeException e) {
-        // not up yet
+        SSLException tls = tlsCause(e);
+        if (tls != null) {
+          // waiting cannot fix a certificate problem: say so now
+          throw new StartupException("TLS to vLLM at " + target + " failed: " + tls.getMessage()
+              + " (check vllm.tls.ca-file, vllm.tls.cert-file, vllm.tls.key-file)");
+        }
       }
       if (System.nanoTime() > deadline) {
         throw new StartupException("vLLM at " + target + " was not reachable within "
@@ -103,6 +142,15 @@ public final class VllmBackendFactory implements BackendFactory {
         throw new StartupException("interrupted while waiting for vLLM at " + target);
       }
     }
+  }
+
+  private static SSLException tlsCause(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof SSLException ssl) {
+        return ssl;
+      }
+    }
+    return null;
   }
 
   private static TokenDecoder tokenizer(WorkerConfig config, ManagedChannel channel)

@@ -27,6 +27,15 @@ final class Parsers {
     };
   }
 
+  static Function<String, Boolean> bool() {
+    return s -> {
+      if (!s.equals("true") && !s.equals("false")) {
+        throw new IllegalArgumentException("must be true or false");
+      }
+      return Boolean.parseBoolean(s);
+    };
+  }
+
   static Function<String, Integer> intIn(int min, int max) {
     return s -> {
       int v;

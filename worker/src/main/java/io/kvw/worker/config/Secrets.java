@@ -13,7 +13,7 @@ public final class Secrets {
     String k = key.toLowerCase(Locale.ROOT);
     return k.contains("password") || k.contains("secret") || k.contains("token")
         && !k.contains("tokenizer") || k.contains("credential") || k.contains("jaas")
-        || k.contains("key.file") || k.contains("private") || k.endsWith(".key")
+        || k.contains("key.file") || k.contains("key-file") || k.contains("private") || k.endsWith(".key")
         || k.contains("keystore.key");
   }
 

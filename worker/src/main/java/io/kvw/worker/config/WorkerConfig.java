@@ -72,6 +72,20 @@ public final class WorkerConfig {
       "vllm.request-timeout", "120s", "Deadline of one backend call (less if the request's "
           + "own deadline is nearer).", Parsers.durationIn(Duration.ofMillis(10),
           Duration.ofHours(1)));
+  public static final ConfigKey<Boolean> VLLM_TLS = ConfigKey.of("vllm.tls.enabled", "false",
+      "Speak TLS to vLLM (the other `vllm.tls.*` keys choose what to trust and present).",
+      Parsers.bool());
+  public static final ConfigKey<String> VLLM_TLS_CA = ConfigKey.of("vllm.tls.ca-file", "",
+      "PEM file of the CA certificate(s) to trust for vLLM's server certificate; empty: the "
+          + "JDK's default trust store.", Parsers.string());
+  public static final ConfigKey<String> VLLM_TLS_CERT = ConfigKey.of("vllm.tls.cert-file", "",
+      "PEM client certificate chain for mutual TLS; set together with `vllm.tls.key-file`.",
+      Parsers.string());
+  public static final ConfigKey<String> VLLM_TLS_KEY = ConfigKey.of("vllm.tls.key-file", "",
+      "PEM (PKCS#8) private key of the client certificate, for mutual TLS.", Parsers.string());
+  public static final ConfigKey<String> VLLM_TLS_SERVER_NAME = ConfigKey.of(
+      "vllm.tls.server-name", "", "Name to verify vLLM's certificate against; empty: the host "
+          + "of `vllm.target`.", Parsers.string());
   public static final ConfigKey<String> WORKER_ID = ConfigKey.of("worker.id", null,
       "This replica's name, in logs, metrics and the `dlq.worker.id` header. Default: "
           + "`<hostname>-<pid>`.", Parsers.nonEmpty());
@@ -109,7 +123,8 @@ public final class WorkerConfig {
   /** Every declared key, in the order the README documents them. */
   public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
       KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
-      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, WORKER_ID,
+      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
+      VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY, VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
       STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);
 
@@ -160,6 +175,12 @@ public final class WorkerConfig {
     } else if ((Integer) parsed.get(MAX_BUFFERED.name()) < maxInFlight) {
       throw new ConfigException(MAX_BUFFERED.name(), "must be at least worker.max-in-flight ("
           + maxInFlight + "), or the backend could never be kept busy");
+    }
+    String cert = (String) parsed.get(VLLM_TLS_CERT.name());
+    String key = (String) parsed.get(VLLM_TLS_KEY.name());
+    if (cert.isEmpty() != key.isEmpty()) {
+      throw new ConfigException(cert.isEmpty() ? VLLM_TLS_CERT.name() : VLLM_TLS_KEY.name(),
+          "mutual TLS needs both vllm.tls.cert-file and vllm.tls.key-file");
     }
     this.values = parsed;
     this.kafkaPassThrough = Collections.unmodifiableMap(kafka);

@@ -71,14 +71,16 @@ public final class VllmGrpcBackend implements InferenceBackend {
   }
 
   /**
-   * A plaintext channel to {@code host:port}, kept alive across idle periods. gRPC's own
-   * transparent retries are off: the dispatcher's policies decide what is retried, and the
-   * retry buffer would cost memory and CPU on every call.
+   * A channel to {@code host:port}, kept alive across idle periods. gRPC's own transparent
+   * retries are off: the dispatcher's policies decide what is retried, and the retry buffer
+   * would cost memory and CPU on every call.
    */
-  public static ManagedChannel channel(String target) {
-    return NettyChannelBuilder.forTarget(target).usePlaintext().executor(CALLBACKS)
+  public static ManagedChannel channel(String target, ChannelSecurity security) {
+    NettyChannelBuilder b = NettyChannelBuilder.forTarget(target).executor(CALLBACKS)
         .keepAliveTime(30, TimeUnit.SECONDS).keepAliveWithoutCalls(true)
-        .disableRetry().maxInboundMessageSize(64 * 1024 * 1024).build();
+        .disableRetry().maxInboundMessageSize(64 * 1024 * 1024);
+    security.apply(b);
+    return b.build();
   }
 
   @Override
