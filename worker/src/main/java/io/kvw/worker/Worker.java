@@ -12,6 +12,8 @@ import io.kvw.worker.dispatch.ConcurrencyLimiter;
 import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.dispatch.PartialSink;
 import io.kvw.worker.dispatch.RetrySettings;
+import io.kvw.worker.dispatch.limit.AdaptiveConcurrency;
+import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.FlowControl;
 import io.kvw.worker.intake.PollLoop;
 import io.kvw.worker.ledger.OffsetLedger;
@@ -47,6 +49,7 @@ public final class Worker implements AutoCloseable {
   private final OutcomePublisher publisher;
   private final Dispatcher dispatcher;
   private final BackendOutage outage;
+  private final AdaptiveConcurrency adaptive;
   private final PollLoop pollLoop;
   private final Thread intakeThread;
   private final ScheduledExecutorService scheduler;
@@ -83,14 +86,21 @@ public final class Worker implements AutoCloseable {
             : request.id().getBytes(StandardCharsets.UTF_8),
         resultCodec.encodePartial(request.id(), partial.index(), partial.textSoFar(),
             partial.completionTokens()));
-    ConcurrencyLimiter limiter = new ConcurrencyLimiter(config.get(WorkerConfig.MAX_IN_FLIGHT));
+    int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
+    boolean adaptive = config.get(WorkerConfig.CONCURRENCY) == WorkerConfig.Concurrency.ADAPTIVE;
+    // adaptive starts low and climbs in a few seconds; a burst at start-up cannot flood vLLM
+    ConcurrencyLimiter limiter = new ConcurrencyLimiter(adaptive ? Math.min(16, maxInFlight)
+        : maxInFlight);
+    CallWindow window = new CallWindow();
     RetrySettings retry = new RetrySettings(config.get(WorkerConfig.RETRY_MAX_ATTEMPTS),
         config.get(WorkerConfig.RETRY_BACKOFF), Duration.ofSeconds(5),
         config.get(WorkerConfig.VLLM_REQUEST_TIMEOUT));
     this.outage = new BackendOutage(backend, scheduler, Duration.ofMillis(200),
         Duration.ofSeconds(5));
     this.dispatcher = new Dispatcher(backend, limiter, retry, publisher, partials, admission,
-        metrics, Clock.systemUTC(), scheduler, outage);
+        metrics, Clock.systemUTC(), scheduler, outage, window);
+    this.adaptive = adaptive ? new AdaptiveConcurrency(backend, limiter, window, 1,
+        maxInFlight, Duration.ofMillis(100), scheduler) : null;
     OffsetLedger ledger = new OffsetLedger();
     int maxBuffered = config.get(WorkerConfig.MAX_BUFFERED);
     int maxPollRecords = config.kafkaPassThrough().containsKey("max.poll.records")
@@ -137,10 +147,10 @@ public final class Worker implements AutoCloseable {
       throw e;
     }
     worker.intakeThread.start();
-    log.info("worker {} consuming {} (model {}, max in flight {}, max buffered {})",
+    log.info("worker {} consuming {} (model {}, {} concurrency up to {}, max buffered {})",
         config.get(WorkerConfig.WORKER_ID), config.get(WorkerConfig.TOPIC_REQUESTS),
-        backend.modelName(), config.get(WorkerConfig.MAX_IN_FLIGHT),
-        config.get(WorkerConfig.MAX_BUFFERED));
+        backend.modelName(), config.get(WorkerConfig.CONCURRENCY).name().toLowerCase(),
+        config.get(WorkerConfig.MAX_IN_FLIGHT), config.get(WorkerConfig.MAX_BUFFERED));
     return worker;
   }
 
@@ -191,6 +201,9 @@ public final class Worker implements AutoCloseable {
       return;
     }
     closed = true;
+    if (adaptive != null) {
+      adaptive.close();
+    }
     pollLoop.stop();
     try {
       Duration wait = config.get(WorkerConfig.DRAIN_TIMEOUT).plusSeconds(20);

@@ -25,6 +25,14 @@ public interface InferenceBackend extends AutoCloseable {
   /** Best-effort cancellation of running requests on the server (vLLM's {@code Abort}). */
   CompletableFuture<Void> abort(Collection<String> requestIds);
 
+  /**
+   * The server's load, for adaptive concurrency; empty when the backend cannot tell (then a
+   * latency rule is used instead).
+   */
+  default CompletableFuture<java.util.Optional<BackendLoad>> load() {
+    return CompletableFuture.completedFuture(java.util.Optional.empty());
+  }
+
   /** The model this backend serves, as clients name it in a request's {@code model} field. */
   String modelName();
 

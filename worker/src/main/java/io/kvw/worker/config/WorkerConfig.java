@@ -90,7 +90,16 @@ public final class WorkerConfig {
       "This replica's name, in logs, metrics and the `dlq.worker.id` header. Default: "
           + "`<hostname>-<pid>`.", Parsers.nonEmpty());
   public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.of("worker.max-in-flight",
-      "256", "Concurrent backend calls.", Parsers.intIn(1, 100_000));
+      "256", "Concurrent backend calls: the limit with `worker.concurrency=fixed`, the ceiling "
+          + "of the adaptive limit otherwise.", Parsers.intIn(1, 100_000));
+
+  /** How the concurrency limit is set. */
+  public enum Concurrency { ADAPTIVE, FIXED }
+
+  public static final ConfigKey<Concurrency> CONCURRENCY = ConfigKey.of("worker.concurrency",
+      "adaptive", "`adaptive`: the limit follows vLLM's queue (`GetLoads`), or latency when the "
+          + "server reports no load, between 1 and `worker.max-in-flight`; `fixed`: always "
+          + "`worker.max-in-flight`.", Parsers.oneOf(Concurrency.class));
   public static final ConfigKey<Integer> MAX_BUFFERED = ConfigKey.of("worker.max-buffered",
       null, "Records held between poll and outcome; above it intake pauses its partitions "
           + "(and keeps polling). Default: 4 × `worker.max-in-flight`.",
@@ -125,7 +134,7 @@ public final class WorkerConfig {
       KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
       VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
       VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY, VLLM_TLS_SERVER_NAME, WORKER_ID,
-      MAX_IN_FLIGHT, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
+      MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
       STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);
 
   /** Kafka client keys the worker owns; setting them would break its promises. */

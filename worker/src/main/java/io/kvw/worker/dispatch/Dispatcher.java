@@ -14,6 +14,7 @@ import io.kvw.worker.backend.BackendException;
 import io.kvw.worker.backend.Generation;
 import io.kvw.worker.backend.GenerationCall;
 import io.kvw.worker.backend.InferenceBackend;
+import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.PolledRecord;
 import io.kvw.worker.ledger.OffsetTicket;
 import io.kvw.worker.observe.WorkerMetrics;
@@ -66,6 +67,7 @@ public final class Dispatcher {
   private final Map<OffsetTicket, Job> running = new ConcurrentHashMap<>();
   private final AtomicLong callSequence = new AtomicLong();
   private final BackendOutage outage;
+  private final CallWindow window;
 
   /** The dispatch state of one admitted record. */
   private static final class Job {
@@ -93,9 +95,10 @@ public final class Dispatcher {
   public Dispatcher(InferenceBackend backend, ConcurrencyLimiter limiter, RetrySettings retry,
       OutcomePublisher publisher, PartialSink partials, Admission admission,
       WorkerMetrics metrics, Clock clock, ScheduledExecutorService scheduler,
-      BackendOutage outage) {
+      BackendOutage outage, CallWindow window) {
     this.backend = backend;
     this.outage = outage;
+    this.window = window;
     this.limiter = limiter;
     this.retry = retry;
     this.publisher = publisher;
@@ -181,6 +184,9 @@ public final class Dispatcher {
       } else if (kindOf(e) == BackendException.Kind.UNAVAILABLE) {
         outage.reportUnavailable(callStart);
       }
+      String status = e == null ? "" : statusOf(e);
+      window.record(System.nanoTime() - callStart, status.equals("RESOURCE_EXHAUSTED")
+          || status.equals("DEADLINE_EXCEEDED"));
       metrics.call(e == null ? "ok" : statusOf(e));
     });
   }

@@ -114,7 +114,8 @@ class DispatcherTest {
     return new Dispatcher(backend, new ConcurrencyLimiter(4), new RetrySettings(maxAttempts,
         Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofSeconds(5)), publisher,
         (p, r, o) -> { }, admission, metrics, Clock.systemUTC(), scheduler,
-        new BackendOutage(backend, scheduler, Duration.ofMillis(10), Duration.ofMillis(50)));
+        new BackendOutage(backend, scheduler, Duration.ofMillis(10), Duration.ofMillis(50)),
+        new io.kvw.worker.dispatch.limit.CallWindow());
   }
 
   private OffsetTicket dispatch(Dispatcher d, Instant deadline) {

@@ -5,6 +5,10 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.kvw.common.InferenceRequest;
 import io.kvw.proto.vllm.AbortRequest;
 import io.kvw.proto.vllm.GenerateRequest;
+import io.kvw.proto.vllm.GetLoadsRequest;
+import io.kvw.proto.vllm.GetLoadsResponse;
+import io.kvw.proto.vllm.SchedulerLoad;
+import io.kvw.worker.backend.BackendLoad;
 import io.kvw.proto.vllm.HealthCheckRequest;
 import io.kvw.proto.vllm.VllmEngineGrpc;
 import io.kvw.worker.backend.BackendException;
@@ -146,6 +150,30 @@ public final class VllmGrpcBackend implements InferenceBackend {
       calls.add(f.exceptionally(e -> false));
     }
     return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+  }
+
+  @Override
+  public CompletableFuture<Optional<BackendLoad>> load() {
+    List<CompletableFuture<GetLoadsResponse>> calls = new ArrayList<>();
+    for (TargetPool.Target t : targets.all()) {
+      CompletableFuture<GetLoadsResponse> f = new CompletableFuture<>();
+      t.stub().withDeadlineAfter(1, TimeUnit.SECONDS).getLoads(
+          GetLoadsRequest.getDefaultInstance(), new UnaryObserver<>(f, r -> r));
+      calls.add(f);
+    }
+    return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      int running = 0;
+      int waiting = 0;
+      int max = 0;
+      for (CompletableFuture<GetLoadsResponse> f : calls) {
+        for (SchedulerLoad l : f.join().getLoadsList()) {
+          running += l.getNumRunningReqs();
+          waiting += l.getNumWaitingReqs();
+          max += l.getMaxRunningRequests();
+        }
+      }
+      return Optional.of(new BackendLoad(running, waiting, max));
+    }).exceptionally(e -> Optional.empty());
   }
 
   @Override

@@ -1,0 +1,61 @@
+package io.kvw.worker.dispatch.limit;
+
+import io.kvw.worker.backend.BackendLoad;
+import io.kvw.worker.backend.InferenceBackend;
+import io.kvw.worker.dispatch.ConcurrencyLimiter;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Moves the dispatcher's concurrency limit every window: asks the backend for its load, feeds
+ * the window's {@link Observation} to the server-queue rule when the server reports a load and
+ * to the latency rule when it does not, and sets the limiter, within {@code [min, max]}.
+ */
+public final class AdaptiveConcurrency implements AutoCloseable {
+  private final InferenceBackend backend;
+  private final ConcurrencyLimiter limiter;
+  private final LimitRule withLoad;
+  private final LimitRule withoutLoad;
+  private final int min;
+  private final int max;
+  private final CallWindow window;
+  private final ScheduledFuture<?> task;
+
+  public AdaptiveConcurrency(InferenceBackend backend, ConcurrencyLimiter limiter,
+      CallWindow window, int min, int max, Duration every, ScheduledExecutorService scheduler) {
+    this.backend = backend;
+    this.limiter = limiter;
+    this.window = window;
+    this.withLoad = ServerQueueLimit.builder().build();
+    this.withoutLoad = LatencyLimit.defaults();
+    this.min = min;
+    this.max = max;
+    this.task = scheduler.scheduleWithFixedDelay(this::adjust, every.toMillis(),
+        every.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void adjust() {
+    backend.load().thenAccept(this::apply);
+  }
+
+  /** One window's step; public for tests that drive it by hand. */
+  public void apply(Optional<BackendLoad> load) {
+    CallWindow.Summary calls = window.drain();
+    Observation o = new Observation(limiter.inUse(), limiter.waiting(), load.orElse(null),
+        calls.count(), calls.meanMs(), calls.overloads());
+    int current = limiter.limit();
+    int next = (load.isPresent() ? withLoad : withoutLoad).next(current, o);
+    next = Math.max(min, Math.min(max, next));
+    if (next != current) {
+      limiter.setLimit(next);
+    }
+  }
+
+  @Override
+  public void close() {
+    task.cancel(false);
+  }
+}

@@ -1,0 +1,86 @@
+package io.kvw.worker.dispatch.limit;
+
+import io.kvw.worker.backend.BackendLoad;
+
+/**
+ * Additive increase, multiplicative decrease on vLLM's own queue ({@code GetLoads}): while the
+ * server runs fewer sequences than it can and nothing waits, a worker that has more work adds
+ * {@code step} to its limit each window; once requests wait beyond a small tolerance (or
+ * calls fail for overload), it takes {@code backoff} off. Every worker sharing the server sees
+ * the same queue, and equal additive steps with proportional cuts converge to equal shares
+ * (Chiu and Jain's AIMD argument), so no coordination is needed.
+ *
+ * <p>The tolerance lets a short queue stand: a server whose slots free up finds the next
+ * request already waiting, which is what keeps it saturated.
+ */
+public final class ServerQueueLimit implements LimitRule {
+  private final int step;
+  private final double backoff;
+  private final double queueTolerance;
+
+  private ServerQueueLimit(Builder b) {
+    this.step = b.step;
+    this.backoff = b.backoff;
+    this.queueTolerance = b.queueTolerance;
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Settings with their defaults. */
+  public static final class Builder {
+    private int step = 8;
+    private double backoff = 0.9;
+    private double queueTolerance = 0.05;
+
+    /** Added per window while the server has room; default 8. */
+    public Builder step(int step) {
+      if (step < 1) {
+        throw new IllegalArgumentException("step must be at least 1, got " + step);
+      }
+      this.step = step;
+      return this;
+    }
+
+    /** The limit is multiplied by this on congestion; in (0, 1), default 0.9. */
+    public Builder backoff(double factor) {
+      if (factor <= 0 || factor >= 1) {
+        throw new IllegalArgumentException("backoff must be in (0, 1), got " + factor);
+      }
+      this.backoff = factor;
+      return this;
+    }
+
+    /** Waiting requests tolerated, as a fraction of the server's slots; default 0.05. */
+    public Builder queueTolerance(double fraction) {
+      if (fraction < 0 || fraction > 1) {
+        throw new IllegalArgumentException("queueTolerance must be in [0, 1], got " + fraction);
+      }
+      this.queueTolerance = fraction;
+      return this;
+    }
+
+    public ServerQueueLimit build() {
+      return new ServerQueueLimit(this);
+    }
+  }
+
+  @Override
+  public int next(int limit, Observation o) {
+    BackendLoad load = o.load();
+    if (load == null) {
+      return limit;
+    }
+    double tolerated = Math.max(2, queueTolerance * Math.max(load.maxRunning(), 1));
+    if (o.overloads() > 0 || load.waiting() > tolerated) {
+      return (int) Math.floor(limit * backoff);
+    }
+    boolean room = load.maxRunning() == 0 || load.running() + load.waiting()
+        < load.maxRunning() + tolerated;
+    if (room && o.limited(limit)) {
+      return limit + step;
+    }
+    return limit;
+  }
+}
