@@ -27,7 +27,8 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: bench.jar saturation|backlog [--requests N] | reliability [--only NAME,...]");
+      System.err.println("usage: bench.jar saturation|saturation-llm|sharing|overhead|backlog [--requests N]"
+          + " | reliability [--only NAME,...]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -47,6 +48,15 @@ public final class BenchMain {
           Integer.parseInt(opts.getOrDefault("requests", "40000")));
       case "backlog" -> backlog(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "1000000")));
+      case "saturation-llm" -> {
+        ConcurrencySuite.ensureDocs(root);
+        yield new ConcurrencySuite(root, workerJar, work).saturation(
+            Integer.parseInt(opts.getOrDefault("requests", "20000")));
+      }
+      case "sharing" -> new ConcurrencySuite(root, workerJar, work).sharing(
+          Integer.parseInt(opts.getOrDefault("requests", "20000")));
+      case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
+          Integer.parseInt(opts.getOrDefault("requests", "200000")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of());
       default -> {

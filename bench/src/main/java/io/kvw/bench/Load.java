@@ -22,8 +22,8 @@ final class Load {
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p,
         new ByteArraySerializer(), new ByteArraySerializer())) {
       for (int i = 0; i < n; i++) {
-        String value = "{\"id\":\"b-" + i + "\",\"prompt\":\"bench request " + i
-            + "\",\"params\":{\"max_tokens\":" + maxTokens + "}}";
+        String value = "{\"id\":\"b-" + i + "\",\"prompt\":\"bench request number " + i
+            + " for the worker\",\"params\":{\"max_tokens\":" + maxTokens + "}}";
         producer.send(new ProducerRecord<>(topic, null, value.getBytes(StandardCharsets.UTF_8)));
       }
       producer.flush();

@@ -80,6 +80,27 @@ final class WorkerProcess implements AutoCloseable {
     }
   }
 
+  /** The sum of every sample of a Prometheus metric right now, or NaN when unreachable. */
+  double metric(String name) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(
+          URI.create("http://127.0.0.1:" + httpPort + "/metrics")).timeout(Duration.ofSeconds(2))
+          .build(), HttpResponse.BodyHandlers.ofString());
+      double sum = 0;
+      for (String line : r.body().split("\n")) {
+        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return sum;
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Double.NaN;
+    }
+  }
+
   long peakHeapBytes() {
     return peakHeapBytes.get();
   }

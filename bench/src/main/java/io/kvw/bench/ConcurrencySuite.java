@@ -1,0 +1,321 @@
+package io.kvw.bench;
+
+import io.kvw.testkit.kafka.EmbeddedKafka;
+import io.kvw.testkit.sim.SimTokenizer;
+import io.kvw.testkit.sim.VllmSimulator;
+import io.kvw.worker.backend.GenerationCall;
+import io.kvw.worker.backend.InferenceBackend;
+import io.kvw.worker.backend.VllmBackendFactory;
+import io.kvw.worker.config.WorkerConfig;
+import io.kvw.common.InferenceRequest;
+import io.kvw.common.SamplingParams;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The concurrency benchmarks: adaptive against fixed against the naive baseline on a
+ * realistically timed simulator, several workers sharing one simulator, and the worker's
+ * overhead next to two ceilings measured in the same run.
+ */
+final class ConcurrencySuite {
+  private final Path root;
+  private final Path workerJar;
+  private final Path work;
+
+  ConcurrencySuite(Path root, Path workerJar, Path work) {
+    this.root = root;
+    this.workerJar = workerJar;
+    this.work = work;
+  }
+
+  /** 50 ms to first token, 10 ms per token, 64 tokens, 256 sequences: 376 requests/s. */
+  private static VllmSimulator realistic() {
+    return VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(50))
+        .timePerOutputToken(Duration.ofMillis(10)).outputTokens(64).maxNumSeqs(256).build()
+        .start();
+  }
+
+  private static Map<String, String> config(EmbeddedKafka kafka, VllmSimulator sim, String name,
+      String concurrency) {
+    Map<String, String> c = new HashMap<>();
+    c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    c.put("kafka.group.id", name + "-workers");
+    c.put("topics.requests", name + ".requests");
+    c.put("topics.results", name + ".results");
+    c.put("topics.dlq", name + ".dlq");
+    c.put("topics.stream", name + ".stream");
+    c.put("vllm.target", sim.target());
+    c.put("worker.concurrency", concurrency);
+    return c;
+  }
+
+  private static void topics(EmbeddedKafka kafka, String name) {
+    for (String t : List.of(".requests", ".results", ".dlq", ".stream")) {
+      kafka.createTopic(name + t, 6);
+    }
+  }
+
+  /** One worker mode's run, with its time series. */
+  record Run(String label, double rate, long addedP50, long addedP99, List<double[]> throughput,
+      List<double[]> serverQueue, List<double[]> limit) {}
+
+  private Run runWorker(EmbeddedKafka kafka, VllmSimulator sim, String name, String mode,
+      int requests) throws Exception {
+    topics(kafka, name);
+    Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 64);
+    List<double[]> tput = new ArrayList<>();
+    List<double[]> queue = new ArrayList<>();
+    List<double[]> limit = new ArrayList<>();
+    Map<String, String> c = config(kafka, sim, name, mode);
+    // a ceiling far above the server's 256 slots: fixed uses all of it, adaptive must find
+    // the right number by itself
+    c.put("worker.max-in-flight", "1024");
+    try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
+        requests);
+        WorkerProcess worker = new WorkerProcess(workerJar, "1g", c, work)) {
+      long t0 = System.nanoTime();
+      int[] last = {0};
+      tally.readAll(Duration.ofMinutes(10), () -> {
+        double t = (System.nanoTime() - t0) / 1e9;
+        tput.add(new double[] {t, tally.distinct - last[0]});
+        last[0] = tally.distinct;
+        queue.add(new double[] {t, sim.stats().waiting()});
+        double l = worker.metric("kvw_backend_limit");
+        limit.add(new double[] {t, Double.isNaN(l) ? 0 : l});
+      });
+      worker.stop(Duration.ofSeconds(60));
+      return new Run(mode, tally.steadyRate(), tally.addedMs.getValueAtPercentile(50),
+          tally.addedMs.getValueAtPercentile(99), tput, queue, limit);
+    }
+  }
+
+  int saturation(int requests) throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
+        VllmSimulator sim = realistic()) {
+      double capacity = sim.capacity(64);
+      Run adaptive = runWorker(kafka, sim, "llm-adaptive", "adaptive", requests);
+      Run fixed = runWorker(kafka, sim, "llm-fixed", "fixed", requests);
+      int naiveRequests = 600;
+      topics(kafka, "llm-naive");
+      Load.produce(kafka.bootstrapServers(), "llm-naive.requests", naiveRequests, 64);
+      double naiveRate;
+      try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), "llm-naive.results",
+          naiveRequests);
+          NaiveWorker naive = new NaiveWorker(kafka.bootstrapServers(), "llm-naive.requests",
+              "llm-naive.results", sim.target(), SimTokenizer.extract())) {
+        tally.readAll(Duration.ofMinutes(5), () -> { });
+        naiveRate = tally.steadyRate();
+      }
+      new LinePlot("Throughput: adaptive vs fixed worker, simulator capacity "
+          + Math.round(capacity) + "/s", "seconds", "answers/s")
+          .add("adaptive (ceiling 1024)", adaptive.throughput())
+          .add("fixed 1024", fixed.throughput())
+          .write(root.resolve("docs/bench-throughput.png"));
+      new LinePlot("vLLM simulator queue (waiting requests) and the adaptive limit", "seconds",
+          "requests").add("vLLM queue, adaptive", adaptive.serverQueue())
+          .add("vLLM queue, fixed 1024", fixed.serverQueue())
+          .add("adaptive limit", adaptive.limit())
+          .write(root.resolve("docs/bench-queue.png"));
+      String body = String.format(Locale.ROOT, """
+          Simulator: 50 ms to first token, 10 ms per output token, 64 output tokens, \
+          max_num_seqs 256: capacity 256 / 0.68 s = **%.0f requests/s**. %d requests queued \
+          on 6 partitions per worker run; the naive baseline gets %d.
+
+          | worker | requests/s (steady) | of capacity | added latency p50 / p99 |
+          | --- | --- | --- | --- |
+          | adaptive (default; `worker.max-in-flight=1024` only as ceiling) | %.0f | **%.1f %%** | %d / %d ms |
+          | fixed, `worker.concurrency=fixed`, `worker.max-in-flight=1024` | %.0f | %.1f %% | %d / %d ms |
+          | naive baseline: 1 consumer, queue of 100, 10 threads, blocking calls | %.1f | %.1f %% | |
+
+          **Adaptive / naive: %.1f×.** *Added latency* is `total_ms - backend_ms` of each \
+          result: mostly the wait for a permit in the worker (a backlog was queued on \
+          purpose). With the fixed limit the same wait happens in vLLM's queue instead \
+          (counted in `backend_ms`, so not here): the second plot shows that queue, which \
+          the adaptive limit keeps near empty while the throughput stays the same.
+
+          ![throughput](docs/bench-throughput.png)
+          ![queue](docs/bench-queue.png)
+          """, capacity, requests, naiveRequests, adaptive.rate(),
+          100 * adaptive.rate() / capacity, adaptive.addedP50(), adaptive.addedP99(),
+          fixed.rate(), 100 * fixed.rate() / capacity, fixed.addedP50(), fixed.addedP99(),
+          naiveRate, 100 * naiveRate / capacity, adaptive.rate() / naiveRate);
+      Report.write(root.resolve("BENCHMARKS.md"), "saturation-llm",
+          "Saturation with a realistic timing model: adaptive, fixed, and the naive baseline",
+          "java -jar bench/target/bench.jar saturation-llm --requests " + requests, body);
+      return adaptive.rate() >= 0.95 * capacity && adaptive.rate() >= 10 * naiveRate ? 0 : 1;
+    }
+  }
+
+  int sharing(int requests) throws Exception {
+    StringBuilder rows = new StringBuilder();
+    boolean ok = true;
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
+        VllmSimulator sim = realistic()) {
+      double capacity = sim.capacity(64);
+      for (int k = 1; k <= 3; k++) {
+        String name = "share-" + k;
+        topics(kafka, name);
+        Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 64);
+        List<WorkerProcess> workers = new ArrayList<>();
+        try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
+            requests)) {
+          for (int i = 0; i < k; i++) {
+            Map<String, String> c = config(kafka, sim, name, "adaptive");
+            c.put("worker.id", name + "-w" + i);
+            workers.add(new WorkerProcess(workerJar, "512m", c, work));
+          }
+          tally.readAll(Duration.ofMinutes(10), () -> { });
+          double[] shares = new double[k];
+          double sum = 0;
+          for (int i = 0; i < k; i++) {
+            shares[i] = workers.get(i).metric("kvw_outcomes_total");
+            sum += shares[i];
+          }
+          StringBuilder s = new StringBuilder();
+          double min = 1;
+          for (int i = 0; i < k; i++) {
+            s.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f %%",
+                100 * shares[i] / sum));
+            min = Math.min(min, shares[i] / sum);
+          }
+          double rate = tally.steadyRate();
+          ok &= rate >= 0.95 * capacity && (k == 1 || min >= 0.25);
+          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s |%n", k, rate,
+              100 * rate / capacity, s));
+        } finally {
+          for (WorkerProcess w : workers) {
+            w.stop(Duration.ofSeconds(60));
+          }
+        }
+      }
+      Report.write(root.resolve("BENCHMARKS.md"), "sharing",
+          "Sharing: 1, 2 and 3 worker processes on one simulator",
+          "java -jar bench/target/bench.jar sharing --requests " + requests, String.format(
+              Locale.ROOT, """
+              The realistic simulator (capacity %.0f requests/s); %d requests per run on 6 \
+              partitions; every worker adaptive with defaults. A worker's share is its count \
+              of published outcomes (`kvw_outcomes_total`), read from its `/metrics` at the end.
+
+              | workers | total requests/s | of capacity | each worker's share |
+              | --- | --- | --- | --- |
+              %s""", capacity, requests, rows));
+      return ok ? 0 : 1;
+    }
+  }
+
+  int overhead(int requests) throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
+        VllmSimulator sim = VllmSimulator.builder().outputTokens(1).maxNumSeqs(4096).build()
+            .start()) {
+      String name = "overhead";
+      topics(kafka, name);
+      Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 1);
+      double kafkaRate = kafkaCeiling(kafka.bootstrapServers(), name + ".requests",
+          name + ".copy", requests);
+      double grpcRate = grpcCeiling(sim, requests, 256);
+      double workerRate;
+      double cpu;
+      long heap;
+      try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
+          requests);
+          WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+              config(kafka, sim, name, "fixed"), work)) {
+        tally.readAll(Duration.ofMinutes(10), () -> { });
+        workerRate = tally.steadyRate();
+        cpu = worker.cpuSeconds();
+        heap = worker.peakHeapBytes();
+        worker.stop(Duration.ofSeconds(60));
+      }
+      String body = String.format(Locale.ROOT, """
+          A simulator that answers at once (1 token, no delay), so the worker itself is the \
+          bottleneck; %d requests. The two ceilings run in the same process tree and the \
+          same minute: a plain Kafka loop (consume a record, produce it to another topic, no \
+          backend), and the worker's own gRPC client pushing `Generate` straight at the \
+          simulator with the same concurrency (256), no Kafka.
+
+          | what | records/s |
+          | --- | --- |
+          | plain Kafka consume-and-produce loop | %.0f |
+          | gRPC client only (256 concurrent `Generate`) | %.0f |
+          | **the worker** (fixed 256, Kafka in, gRPC, results out) | **%.0f** (%.0f %% of the gRPC-only figure) |
+
+          Worker CPU: %.2f CPU-s per 1,000 records (whole run, start-up included); peak heap \
+          in use %.0f MiB.
+          """, requests, kafkaRate, grpcRate, workerRate, 100 * workerRate / grpcRate,
+          1000 * cpu / requests, heap / 1048576.0);
+      Report.write(root.resolve("BENCHMARKS.md"), "overhead",
+          "Overhead: the worker next to a Kafka-only and a gRPC-only ceiling",
+          "java -jar bench/target/bench.jar overhead --requests " + requests, body);
+      return workerRate >= 0.5 * grpcRate ? 0 : 1;
+    }
+  }
+
+  private static double kafkaCeiling(String bootstrap, String from, String to, int n) {
+    Properties c = new Properties();
+    c.put("bootstrap.servers", bootstrap);
+    c.put("group.id", "ceiling-" + UUID.randomUUID());
+    c.put("auto.offset.reset", "earliest");
+    Properties p = new Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("linger.ms", "5");
+    int seen = 0;
+    long start = System.nanoTime();
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c,
+        new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p,
+            new ByteArraySerializer(), new ByteArraySerializer())) {
+      consumer.subscribe(List.of(from));
+      while (seen < n) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          producer.send(new ProducerRecord<>(to, r.key(), r.value()));
+          seen++;
+        }
+      }
+      producer.flush();
+    }
+    return n / ((System.nanoTime() - start) / 1e9);
+  }
+
+  private static double grpcCeiling(VllmSimulator sim, int n, int concurrency) throws Exception {
+    WorkerConfig cfg = WorkerConfig.of(Map.of("vllm.target", sim.target()));
+    try (InferenceBackend backend = new VllmBackendFactory().connect(cfg,
+        Duration.ofSeconds(30))) {
+      Semaphore permits = new Semaphore(concurrency);
+      CountDownLatch done = new CountDownLatch(n);
+      long start = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        permits.acquire();
+        InferenceRequest r = new InferenceRequest("g-" + i, null, "bench request number " + i
+            + " for the worker", null, new SamplingParams(1, null, null, null, null, List.of(),
+            null, null, null, null, null, null, null, null, null), null, false, null);
+        backend.generate(new GenerationCall("g-" + i, r, Duration.ofSeconds(30), null))
+            .whenComplete((g, e) -> {
+              permits.release();
+              done.countDown();
+            });
+      }
+      done.await();
+      return n / ((System.nanoTime() - start) / 1e9);
+    }
+  }
+
+  static void ensureDocs(Path root) throws Exception {
+    Files.createDirectories(root.resolve("docs"));
+  }
+}
