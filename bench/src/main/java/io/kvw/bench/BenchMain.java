@@ -54,7 +54,7 @@ public final class BenchMain {
             Integer.parseInt(opts.getOrDefault("requests", "20000")));
       }
       case "sharing" -> new ConcurrencySuite(root, workerJar, work).sharing(
-          Integer.parseInt(opts.getOrDefault("requests", "20000")));
+          Integer.parseInt(opts.getOrDefault("requests", "60000")));
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
@@ -67,26 +67,9 @@ public final class BenchMain {
     System.exit(code);
   }
 
-  private static Map<String, String> workerConfig(EmbeddedKafka kafka, VllmSimulator sim,
-      String name, int maxInFlight) {
-    Map<String, String> c = new HashMap<>();
-    c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-    c.put("kafka.group.id", name + "-workers");
-    c.put("topics.requests", name + ".requests");
-    c.put("topics.results", name + ".results");
-    c.put("topics.dlq", name + ".dlq");
-    c.put("topics.stream", name + ".stream");
-    c.put("vllm.target", sim.target());
-    c.put("worker.max-in-flight", Integer.toString(maxInFlight));
-    c.put("worker.id", name + "-worker");
+  private static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
+    c.put("worker.max-in-flight", Integer.toString(n));
     return c;
-  }
-
-  private static void topics(EmbeddedKafka kafka, String name, int partitions) {
-    kafka.createTopic(name + ".requests", partitions);
-    kafka.createTopic(name + ".results", partitions);
-    kafka.createTopic(name + ".dlq", 1);
-    kafka.createTopic(name + ".stream", 1);
   }
 
   static int saturation(Path root, Path workerJar, Path work, int requests) throws Exception {
@@ -99,14 +82,14 @@ public final class BenchMain {
             .outputTokens(1).maxNumSeqs(maxNumSeqs).build()) {
       kafka.start();
       sim.start();
-      topics(kafka, "sat", 6);
+      Topics.create(kafka, "sat", 6);
       double produceSeconds = Load.produce(kafka.bootstrapServers(), "sat.requests", requests,
           1);
       System.out.printf("produced %d requests in %.1f s%n", requests, produceSeconds);
       try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), "sat.results",
           requests);
           WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-              workerConfig(kafka, sim, "sat", 256), work)) {
+              withMaxInFlight(Topics.workerConfig(kafka, sim, "sat"), 256), work)) {
         boolean all = tally.readAll(Duration.ofMinutes(10), () -> { });
         double cpu = worker.cpuSeconds();
         int exit = worker.stop(Duration.ofSeconds(60));
@@ -144,7 +127,7 @@ public final class BenchMain {
             .outputTokens(1).maxNumSeqs(1024).build()) {
       kafka.start();
       sim.start();
-      topics(kafka, "backlog", 6);
+      Topics.create(kafka, "backlog", 6);
       double produceSeconds = Load.produce(kafka.bootstrapServers(), "backlog.requests",
           requests, 1);
       System.out.printf("produced a backlog of %d requests in %.1f s%n", requests,
@@ -152,7 +135,7 @@ public final class BenchMain {
       try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), "backlog.results",
           requests);
           WorkerProcess worker = new WorkerProcess(workerJar, "256m",
-              workerConfig(kafka, sim, "backlog", 256), work)) {
+              withMaxInFlight(Topics.workerConfig(kafka, sim, "backlog"), 256), work)) {
         boolean all = tally.readAll(Duration.ofMinutes(30), () -> {
           if (!worker.isAlive()) {
             throw new IllegalStateException("worker died; see " + worker.log());

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
-import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -63,16 +62,12 @@ final class Reliability {
       this.kafka = EmbeddedKafka.builder().brokerProperty("message.max.bytes", "8388608")
           .logDir(tempDir(name)).build().start();
       this.sim = sim.build().start();
-      for (String t : List.of(".requests", ".results", ".dlq", ".stream")) {
-        kafka.createTopic(name + t, t.equals(".requests") ? partitions : 3);
-      }
-      config.put("kafka.bootstrap.servers", kafka.bootstrapServers());
-      config.put("kafka.group.id", name + "-workers");
-      config.put("topics.requests", name + ".requests");
-      config.put("topics.results", name + ".results");
-      config.put("topics.dlq", name + ".dlq");
-      config.put("topics.stream", name + ".stream");
-      config.put("vllm.target", this.sim.target());
+      Topics.create(kafka, name, partitions);
+      config.putAll(Topics.workerConfig(kafka, this.sim, name));
+      config.remove("worker.id"); // each process gets its own, below
+      // a killed worker's partitions move on after the session timeout: keep it short
+      config.put("kafka.session.timeout.ms", "10000");
+      config.put("kafka.heartbeat.interval.ms", "2000");
       config.put("worker.drain-timeout", "10s");
       config.put("worker.startup-timeout", "60s");
     }
@@ -97,7 +92,7 @@ final class Reliability {
       }
     }
 
-    int produceRequests(int n, Consumer<Integer> unused) {
+    int produceRequests(int n) {
       List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         records.add(request(i, "reliability request " + i));
@@ -156,7 +151,7 @@ final class Reliability {
     try (Rig rig = new Rig("vllm-outage", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(64), 6);
         Outcomes out = rig.outcomes()) {
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       rig.config.put("worker.max-in-flight", "64");
       rig.startWorker();
       out.read(Duration.ZERO, () -> out.distinct() >= 4_000, seconds(600));
@@ -177,7 +172,7 @@ final class Reliability {
     try (Rig rig = new Rig("internal-20pct", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(5)), 6); Outcomes out = rig.outcomes()) {
       rig.sim.faults().failRate(Status.Code.INTERNAL, 0.2);
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       rig.config.put("worker.retry.max-attempts", "8");
       rig.config.put("worker.retry.backoff", "20ms");
       rig.startWorker();
@@ -227,7 +222,7 @@ final class Reliability {
     try (Rig rig = new Rig("sigkill-x3", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
         Outcomes out = rig.outcomes()) {
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       WorkerProcess w = rig.startWorker();
       for (int kill = 1; kill <= 3; kill++) {
         int target = kill * 4_000;
@@ -247,7 +242,7 @@ final class Reliability {
     try (Rig rig = new Rig("sigterm", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
         Outcomes out = rig.outcomes()) {
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       WorkerProcess w = rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= 5_000, seconds(300));
       long t0 = System.nanoTime();
@@ -275,7 +270,7 @@ final class Reliability {
     try (Rig rig = new Rig("broker-restart", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(50)).maxNumSeqs(128), 6);
         Outcomes out = rig.outcomes()) {
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       WorkerProcess w = rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= 4_000, seconds(300));
       out.close();
@@ -296,7 +291,7 @@ final class Reliability {
     try (Rig rig = new Rig("group-churn", VllmSimulator.builder()
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(256), 6);
         Outcomes out = rig.outcomes()) {
-      int n = rig.produceRequests(20_000, null);
+      int n = rig.produceRequests(20_000);
       rig.config.put("worker.max-in-flight", "64");
       List<WorkerProcess> live = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
