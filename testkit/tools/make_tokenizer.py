@@ -15,10 +15,15 @@ import re
 import sys
 from pathlib import Path
 
-MERGES = 2000
+MERGES = 3000
+# like Hugging Face's BpeTrainer default: a pair seen once may still merge, so the small
+# corpus yields a few thousand merges (rare words end up whole; any text still encodes)
+MIN_FREQUENCY = 1
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-# close to GPT-2's split, with ASCII classes because Python's re has no \p{L}
-PRETOKEN = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+")
+# GPT-2's split, which the ByteLevel pre-tokenizer applies too; Python's re has no \p{L} or
+# \p{N}, so letters are [^\W\d_] (word characters that are not digits or "_") and numbers \d
+PRETOKEN = re.compile(
+    r"'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+")
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
     "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
@@ -58,7 +63,7 @@ def train(text):
             break
         # most frequent pair; ties broken by the pair itself, for determinism
         (a, b), count = min(pairs.items(), key=lambda kv: (-kv[1], kv[0]))
-        if count < 2:
+        if count < MIN_FREQUENCY:
             break
         merges.append(a + " " + b)
         vocab[a + b] = len(vocab)

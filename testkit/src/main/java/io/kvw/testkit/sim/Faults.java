@@ -2,14 +2,20 @@ package io.kvw.testkit.sim;
 
 import io.grpc.Status;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Switches a test flips at run time to make the simulator misbehave the ways a real server
- * does. Thread-safe; every switch applies to calls that arrive after it is flipped.
+ * does. Thread-safe; every switch applies to calls that arrive after it is flipped. The
+ * fractions draw from one seeded random sequence, so a single-threaded test sees the same
+ * calls fail on every run.
  */
 public final class Faults {
+  /** The seed a new simulator starts with; {@link #seed(long)} changes it. */
+  public static final long DEFAULT_SEED = 42;
+
+  private final Random random = new Random(DEFAULT_SEED);
   private volatile boolean unavailable;
   private volatile Status.Code failNextCode;
   private final AtomicInteger failNextCount = new AtomicInteger();
@@ -64,6 +70,12 @@ public final class Faults {
     return this;
   }
 
+  /** Restarts the random sequence behind the fractions (failRate, slow, hang). */
+  public Faults seed(long seed) {
+    random.setSeed(seed);
+    return this;
+  }
+
   /** Back to a healthy server. */
   public Faults reset() {
     unavailable = false;
@@ -87,7 +99,7 @@ public final class Faults {
     if (failNextCount.get() > 0 && failNextCount.getAndDecrement() > 0) {
       return failNextCode;
     }
-    if (failRate > 0 && ThreadLocalRandom.current().nextDouble() < failRate) {
+    if (failRate > 0 && random.nextDouble() < failRate) {
       return failRateCode;
     }
     return null;
@@ -98,11 +110,11 @@ public final class Faults {
     if (marker != null && prompt.contains(marker)) {
       return slowMarkerExtra;
     }
-    return slowRate > 0 && ThreadLocalRandom.current().nextDouble() < slowRate ? slowExtra
+    return slowRate > 0 && random.nextDouble() < slowRate ? slowExtra
         : Duration.ZERO;
   }
 
   boolean hangs() {
-    return hangRate > 0 && ThreadLocalRandom.current().nextDouble() < hangRate;
+    return hangRate > 0 && random.nextDouble() < hangRate;
   }
 }

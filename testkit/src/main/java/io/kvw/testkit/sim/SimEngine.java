@@ -156,11 +156,15 @@ final class SimEngine implements AutoCloseable {
       if (next != null) {
         next.cancel(false);
       }
-      byId.remove(id);
+      byId.remove(id, this);
+      // an aborted stream ends with what the client already has; an aborted non-streaming
+      // request with the tokens generated so far, as vLLM returns them
+      int made = overrideReason == null ? Integer.MAX_VALUE
+          : stream ? sent : generatedSoFar();
       try {
         for (int s = 0; s < outputs.length; s++) {
           int[] o = outputs[s];
-          int count = overrideReason == null ? o.length : Math.min(sent, o.length);
+          int count = Math.min(made, o.length);
           GenerateComplete.Builder c = GenerateComplete.newBuilder().setIndex(s)
               .setFinishReason(overrideReason == null ? finishReasons[s] : overrideReason)
               .setPromptTokens(promptTokens).setCompletionTokens(count).setCachedTokens(0);
@@ -180,6 +184,19 @@ final class SimEngine implements AutoCloseable {
       return true;
     }
 
+    private int generatedSoFar() {
+      if (!started || hang) {
+        return 0;
+      }
+      long elapsed = System.nanoTime() - startNanos;
+      int len = length();
+      int made = 0;
+      while (made < len && tokenDueNanos(made) <= elapsed) {
+        made++;
+      }
+      return made;
+    }
+
     /** The client cancelled or its deadline passed: stop without answering. */
     synchronized void cancelled() {
       if (done) {
@@ -189,7 +206,7 @@ final class SimEngine implements AutoCloseable {
       if (next != null) {
         next.cancel(false);
       }
-      byId.remove(id);
+      byId.remove(id, this);
       stats.cancelled.incrementAndGet();
       release(this);
     }

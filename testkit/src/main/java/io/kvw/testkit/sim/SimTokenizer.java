@@ -24,6 +24,8 @@ public final class SimTokenizer implements AutoCloseable {
   static final String RESOURCE_DIR = "/io/kvw/testkit/sim/tokenizer/";
   static final List<String> FILES = List.of("tokenizer.json", "tokenizer_config.json");
 
+  private static volatile SimTokenizer shared;
+
   private final Path directory;
   private final HuggingFaceTokenizer tokenizer;
   private final byte[] zip;
@@ -42,6 +44,21 @@ public final class SimTokenizer implements AutoCloseable {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** One instance for static helpers, loaded on first use and never closed. */
+  static SimTokenizer shared() {
+    SimTokenizer t = shared;
+    if (t == null) {
+      synchronized (SimTokenizer.class) {
+        t = shared;
+        if (t == null) {
+          t = new SimTokenizer();
+          shared = t;
+        }
+      }
+    }
+    return t;
   }
 
   /**

@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
  * its first token after {@code timeToFirstToken} and the rest one {@code timePerOutputToken}
  * apart. Its capacity is therefore {@code maxNumSeqs / (ttft + tpot * (tokens - 1))} requests
  * per second. {@link #faults()} injects errors, outages, slowness and hangs.
+ *
+ * <p>Requests are checked as vLLM checks them: a negative temperature, a top_p outside (0, 1]
+ * or a max_tokens of 0 is INVALID_ARGUMENT, and so is a prompt whose tokens plus max_tokens
+ * exceed the context length. Without max_tokens the output may use the rest of the context
+ * (vLLM's default), so only a prompt that fills the context on its own is refused.
  */
 public final class VllmSimulator implements AutoCloseable {
   private final Builder settings;
@@ -131,7 +136,7 @@ public final class VllmSimulator implements AutoCloseable {
     }
   }
 
-  /** Starts serving (on 127.0.0.1 unless another host was set). */
+  /** Starts serving (on 127.0.0.1 unless another host was set); again after a stop. */
   public synchronized VllmSimulator start() {
     if (server != null) {
       return this;
@@ -174,6 +179,11 @@ public final class VllmSimulator implements AutoCloseable {
     server = null;
   }
 
+  /** Serves again after {@link #stopServing()}, on the same port: the end of an outage. */
+  public VllmSimulator startServing() {
+    return start();
+  }
+
   public int port() {
     return port;
   }
@@ -202,10 +212,26 @@ public final class VllmSimulator implements AutoCloseable {
     return stats;
   }
 
-  /** The text the simulator answers {@code prompt} with in echo mode, given max_tokens. */
+  /**
+   * The text the simulator answers {@code prompt} with in echo mode, given max_tokens: the
+   * prompt itself when it has at most {@code maxTokens} tokens.
+   */
   public String expectedEchoText(String prompt, int maxTokens) {
-    int[] ids = tokenizer.encode(prompt);
-    return tokenizer.decode(SimService.sample(ids, Math.min(ids.length, maxTokens), 0));
+    return expectedText(prompt, null, maxTokens, 0);
+  }
+
+  /**
+   * The text of sample {@code index} that a simulator built with {@code outputTokens} (null for
+   * echo) answers {@code prompt} with, given max_tokens; usable without a running simulator.
+   * The output is the prompt's tokens cycled to {@code min(outputTokens or prompt length,
+   * maxTokens)} tokens, starting {@code index} tokens in.
+   */
+  public static String expectedText(String prompt, Integer outputTokens, int maxTokens,
+      int index) {
+    SimTokenizer t = SimTokenizer.shared();
+    int[] ids = t.encode(prompt);
+    int natural = outputTokens != null ? outputTokens : ids.length;
+    return t.decode(SimService.sample(ids, Math.min(natural, maxTokens), index));
   }
 
   /** The tokenizer the simulator uses, for tests that need token counts. */
