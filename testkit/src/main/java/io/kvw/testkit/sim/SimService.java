@@ -62,7 +62,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     }
     int[] prompt = request.hasTokenized()
         ? request.getTokenized().getInputIdsList().stream().mapToInt(Integer::intValue).toArray()
-        : tokenizer.encode(request.getText());
+        : tokenizer.encodePrompt(request.getText());
     SamplingParams p = request.getSamplingParams();
     String invalid = validate(p, prompt.length);
     if (invalid != null) {

@@ -12,6 +12,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
@@ -24,7 +25,10 @@ public final class SimTokenizer implements AutoCloseable {
   static final String RESOURCE_DIR = "/io/kvw/testkit/sim/tokenizer/";
   static final List<String> FILES = List.of("tokenizer.json", "tokenizer_config.json");
 
+  private static final int RECENT_PROMPTS = 4096;
   private static volatile SimTokenizer shared;
+
+  private final Map<String, int[]> recent = new ConcurrentHashMap<>();
 
   private final Path directory;
   private final HuggingFaceTokenizer tokenizer;
@@ -90,6 +94,22 @@ public final class SimTokenizer implements AutoCloseable {
       }
     }
     return bytes.toByteArray();
+  }
+
+  /**
+   * Token ids of a prompt, remembered: benchmarks send the same prompts many times and a DJL
+   * encode costs tens of microseconds. The array is shared; callers must not change it.
+   */
+  int[] encodePrompt(String text) {
+    int[] ids = recent.get(text);
+    if (ids == null) {
+      ids = encode(text);
+      if (recent.size() >= RECENT_PROMPTS) {
+        recent.clear(); // crude bound; a benchmark's working set refills it at once
+      }
+      recent.put(text, ids);
+    }
+    return ids;
   }
 
   /** Token ids of {@code text}, without special tokens added. */

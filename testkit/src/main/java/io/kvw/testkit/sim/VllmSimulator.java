@@ -143,7 +143,9 @@ public final class VllmSimulator implements AutoCloseable {
     }
     try {
       NettyServerBuilder b = NettyServerBuilder.forAddress(
-          new InetSocketAddress(settings.host, port)).addService(service);
+          new InetSocketAddress(settings.host, port)).addService(service)
+          // handlers never block (timers do the waiting), so they run on the event loops
+          .directExecutor();
       if (settings.tlsCertChain != null) {
         var ssl = io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forServer(
             settings.tlsCertChain, settings.tlsKey);

@@ -7,6 +7,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import io.kvw.proto.common.GetTokenizerChunk;
 import io.kvw.proto.common.GetTokenizerRequest;
@@ -16,8 +18,11 @@ import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.GenerateResponse;
 import io.kvw.proto.vllm.GetLoadsRequest;
 import io.kvw.proto.vllm.GetModelInfoRequest;
+import io.kvw.proto.vllm.GetServerInfoRequest;
 import io.kvw.proto.vllm.HealthCheckRequest;
 import io.kvw.proto.vllm.SamplingParams;
+import io.kvw.proto.vllm.SchedulerLoad;
+import io.kvw.proto.vllm.TokenizedInput;
 import io.kvw.proto.vllm.VllmEngineGrpc;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -28,6 +33,9 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -110,7 +118,7 @@ class VllmSimulatorTest {
   @Test
   void streamedChunksAddUpToTheCompleteOutput() {
     var stub = start(VllmSimulator.builder().outputTokens(12)
-        .timeToFirstToken(Duration.ofMillis(5)).timePerOutputToken(Duration.ofMillis(2))
+        .timeToFirstToken(Duration.ofMillis(5)).timePerOutputToken(Duration.ofMillis(10))
         .streamInterval(Duration.ofMillis(1)));
     List<Integer> streamed = new ArrayList<>();
     List<GenerateComplete> done = new ArrayList<>();
@@ -163,7 +171,18 @@ class VllmSimulatorTest {
             }
           });
     }
+    var blocking = VllmEngineGrpc.newBlockingStub(channel);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (sim.stats().received() < 12 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    SchedulerLoad load = blocking.getLoads(GetLoadsRequest.getDefaultInstance()).getLoads(0);
+    assertThat(load.getNumRunningReqs()).isEqualTo(4);
+    assertThat(load.getMaxRunningRequests()).isEqualTo(4);
+    assertThat(load.getNumRunningReqs() + load.getNumWaitingReqs()).isEqualTo(
+        blocking.getServerInfo(GetServerInfoRequest.getDefaultInstance()).getActiveRequests());
     CompletableFuture.allOf(finished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    assertThat(sim.stats().completed()).isEqualTo(12);
     assertThat(sim.stats().maxRunning()).isEqualTo(4);
     assertThat(sim.stats().maxWaiting()).isGreaterThanOrEqualTo(4);
     // three waves of 100 ms: the last answer cannot come before 300 ms
@@ -244,5 +263,216 @@ class VllmSimulatorTest {
     assertThat(VllmEngineGrpc.newBlockingStub(channel).withWaitForReady()
         .withDeadlineAfter(10, TimeUnit.SECONDS).healthCheck(
             HealthCheckRequest.getDefaultInstance()).getHealthy()).isTrue();
+  }
+
+  @Test
+  void tokenizedInputIsUsedAsGiven() {
+    var stub = start(VllmSimulator.builder());
+    GenerateRequest r = GenerateRequest.newBuilder().setRequestId("t")
+        .setTokenized(TokenizedInput.newBuilder().addInputIds(7).addInputIds(300)
+            .addInputIds(42))
+        .setSamplingParams(SamplingParams.getDefaultInstance()).build();
+    GenerateComplete c = completes(stub.generate(r)).get(0);
+    assertThat(c.getOutputIdsList()).containsExactly(7, 300, 42);
+    assertThat(c.getPromptTokens()).isEqualTo(3);
+  }
+
+  @Test
+  void outputTokensCyclesThePromptAndTheStaticHelperPredictsIt() {
+    var stub = start(VllmSimulator.builder().outputTokens(9));
+    List<GenerateComplete> done = completes(stub.generate(request("a", "ping pong",
+        SamplingParams.newBuilder().setN(2).build(), false)));
+    for (GenerateComplete c : done) {
+      assertThat(c.getFinishReason()).isEqualTo("stop");
+      assertThat(c.getCompletionTokens()).isEqualTo(9);
+      assertThat(sim.tokenizer().decode(ids(c))).isEqualTo(
+          VllmSimulator.expectedText("ping pong", 9, 64, c.getIndex()));
+    }
+    GenerateComplete cut = completes(stub.generate(request("b", "ping pong",
+        SamplingParams.newBuilder().setMaxTokens(4).build(), false))).get(0);
+    assertThat(cut.getFinishReason()).isEqualTo("length");
+    assertThat(sim.tokenizer().decode(ids(cut)))
+        .isEqualTo(VllmSimulator.expectedText("ping pong", 9, 4, 0));
+    assertThat(VllmSimulator.expectedText("Hello, world!", null, 64, 0))
+        .isEqualTo("Hello, world!");
+  }
+
+  @Test
+  void streamedSamplesCarryTheirIndex() {
+    var stub = start(VllmSimulator.builder().timePerOutputToken(Duration.ofMillis(1))
+        .streamInterval(Duration.ofMillis(1)));
+    List<List<Integer>> streamed = List.of(new ArrayList<>(), new ArrayList<>());
+    List<GenerateComplete> done = new ArrayList<>();
+    stub.generate(request("a", "a few words to stream", SamplingParams.newBuilder().setN(2)
+        .build(), true)).forEachRemaining(r -> {
+          if (r.hasChunk()) {
+            streamed.get(r.getChunk().getIndex()).addAll(r.getChunk().getTokenIdsList());
+          } else {
+            done.add(r.getComplete());
+          }
+        });
+    assertThat(done).hasSize(2);
+    for (GenerateComplete c : done) {
+      assertThat(streamed.get(c.getIndex())).isEqualTo(c.getOutputIdsList());
+    }
+  }
+
+  @Test
+  void invalidSamplingParametersAreInvalidArgument() {
+    var stub = start(VllmSimulator.builder());
+    for (SamplingParams p : List.of(SamplingParams.newBuilder().setTemperature(-0.5f).build(),
+        SamplingParams.newBuilder().setTopP(0f).build(),
+        SamplingParams.newBuilder().setMaxTokens(0).build())) {
+      assertThatThrownBy(() -> completes(stub.generate(request("a", "x", p, false))))
+          .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+              e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
+    }
+    assertThat(sim.stats().failed()).isEqualTo(3);
+  }
+
+  @Test
+  void aClientCancellationFreesTheSlot() throws Exception {
+    var stub = start(VllmSimulator.builder().maxNumSeqs(1));
+    stub.healthCheck(HealthCheckRequest.getDefaultInstance()); // connected before the deadline
+    sim.faults().hang(1.0);
+    assertThatThrownBy(() -> completes(stub.withDeadlineAfter(300, TimeUnit.MILLISECONDS)
+        .generate(request("stuck", "x", SamplingParams.getDefaultInstance(), false))))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
+            e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (sim.stats().cancelled() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(sim.stats().cancelled()).isEqualTo(1);
+    assertThat(sim.stats().running()).isZero();
+    sim.faults().hang(0);
+    assertThat(completes(stub.generate(request("next", "y", SamplingParams.getDefaultInstance(),
+        false)))).hasSize(1);
+  }
+
+  @Test
+  void abortEndsAQueuedRequestWithoutOutput() throws Exception {
+    var stub = start(VllmSimulator.builder().maxNumSeqs(1));
+    sim.faults().hang(1.0);
+    CompletableFuture.runAsync(() -> completes(stub.generate(request("first", "x",
+        SamplingParams.getDefaultInstance(), false))));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (sim.stats().running() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    sim.faults().hang(0);
+    CompletableFuture<List<GenerateComplete>> queued = CompletableFuture.supplyAsync(() ->
+        completes(stub.generate(request("second", "y", SamplingParams.getDefaultInstance(),
+            false))));
+    while (sim.stats().waiting() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    stub.abort(AbortRequest.newBuilder().addRequestIds("second").build());
+    GenerateComplete c = queued.get(5, TimeUnit.SECONDS).get(0);
+    assertThat(c.getFinishReason()).isEqualTo("abort");
+    assertThat(c.getOutputIdsCount()).isZero();
+    assertThat(sim.stats().waiting()).isZero();
+    assertThat(sim.stats().running()).isEqualTo(1);
+  }
+
+  @Test
+  void failRateFailsAboutThatShareOfCalls() {
+    var stub = start(VllmSimulator.builder());
+    sim.faults().failRate(Status.Code.RESOURCE_EXHAUSTED, 0.5);
+    int failed = 0;
+    for (int i = 0; i < 100; i++) {
+      try {
+        completes(stub.generate(request("r" + i, "x", SamplingParams.getDefaultInstance(),
+            false)));
+      } catch (StatusRuntimeException e) {
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        failed++;
+      }
+    }
+    assertThat(failed).isBetween(30, 70);
+    assertThat(sim.stats().failed()).isEqualTo(failed);
+  }
+
+  @Test
+  void slowAndUnavailableChangeWhatCallersSee() {
+    var stub = start(VllmSimulator.builder());
+    sim.faults().slow(Duration.ofMillis(150), 1.0);
+    long t0 = System.nanoTime();
+    completes(stub.generate(request("a", "x", SamplingParams.getDefaultInstance(), false)));
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(
+        Duration.ofMillis(150));
+    sim.faults().reset().unavailable(true);
+    assertThatThrownBy(() -> completes(stub.generate(request("b", "x",
+        SamplingParams.getDefaultInstance(), false)))).hasMessageContaining("UNAVAILABLE");
+    assertThat(stub.getServerInfo(GetServerInfoRequest.getDefaultInstance()).getIsPaused())
+        .isTrue();
+  }
+
+  /** Sends {@code total} requests, at most {@code concurrency} open; returns requests/s. */
+  private double pump(int total, int concurrency, String prompt) throws Exception {
+    var async = VllmEngineGrpc.newStub(channel);
+    Semaphore inFlight = new Semaphore(concurrency);
+    CountDownLatch done = new CountDownLatch(total);
+    AtomicInteger errors = new AtomicInteger();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < total; i++) {
+      inFlight.acquire();
+      async.generate(request("r" + i, prompt, SamplingParams.getDefaultInstance(), false),
+          new StreamObserver<>() {
+            @Override
+            public void onNext(GenerateResponse value) {}
+
+            @Override
+            public void onError(Throwable t) {
+              errors.incrementAndGet();
+              inFlight.release();
+              done.countDown();
+            }
+
+            @Override
+            public void onCompleted() {
+              inFlight.release();
+              done.countDown();
+            }
+          });
+    }
+    assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(errors.get()).isZero();
+    return total / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  /** Overhead benchmarks need the zero-delay simulator to be far faster than the worker. */
+  @Test
+  void zeroDelayModeAnswersThousandsOfRequestsPerSecond() throws Exception {
+    start(VllmSimulator.builder().outputTokens(8));
+    pump(3000, 256, "a short prompt"); // warm-up: JIT and connection
+    double perSecond = pump(6000, 256, "a short prompt");
+    System.out.printf("simulator zero-delay, 256 concurrent: %.0f requests/s%n", perSecond);
+    assertThat(sim.stats().completed()).isEqualTo(9000);
+    assertThat(perSecond).isGreaterThan(1000);
+  }
+
+  /** Open streams wait on timers, not threads. */
+  @Test
+  void thousandsOfWaitingStreamsNeedNoThreadEach() throws Exception {
+    start(VllmSimulator.builder().maxNumSeqs(1000).outputTokens(4)
+        .timeToFirstToken(Duration.ofMillis(400)).timePerOutputToken(Duration.ofMillis(10)));
+    int threadsBefore = Thread.activeCount();
+    CompletableFuture<Double> run = CompletableFuture.supplyAsync(() -> {
+      try {
+        return pump(2000, 2000, "x");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (sim.stats().running() < 1000 && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertThat(sim.stats().running()).isEqualTo(1000);
+    assertThat(Thread.activeCount() - threadsBefore).isLessThan(50);
+    run.get(30, TimeUnit.SECONDS);
+    assertThat(sim.stats().completed()).isEqualTo(2000);
+    assertThat(sim.stats().maxRunning()).isEqualTo(1000);
   }
 }
