@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,11 +44,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     try {
       this.ownsLogDir = b.logDir == null;
       this.logDir = b.logDir != null ? b.logDir : Files.createTempDirectory("kvw-kafka");
-      this.port = b.port != 0 ? b.port : freePort();
-      this.controllerPort = freePort();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    this.port = b.port != 0 ? b.port : LoopbackPorts.free();
+    this.controllerPort = LoopbackPorts.free();
     this.extra = Map.copyOf(b.properties);
     this.formatted = Files.exists(logDir.resolve("meta.properties"));
   }
@@ -72,6 +71,9 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** The client port; 0 (default) picks a free one. */
     public Builder port(int port) {
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException("port must be 0 (any free port) to 65535: " + port);
+      }
       this.port = port;
       return this;
     }
@@ -127,9 +129,17 @@ public final class EmbeddedKafka implements AutoCloseable {
       format(props);
       formatted = true;
     }
-    server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
-    server.startup();
-    awaitReady(Duration.ofSeconds(60));
+    KafkaRaftServer starting = new KafkaRaftServer(KafkaConfig.fromProps(props, false),
+        Time.SYSTEM);
+    try {
+      starting.startup();
+      awaitReady(Duration.ofSeconds(60));
+    } catch (RuntimeException e) {
+      // leave nothing half-started behind, so that start() can be tried again
+      shutdown(starting);
+      throw e;
+    }
+    server = starting;
     return this;
   }
 
@@ -223,9 +233,13 @@ public final class EmbeddedKafka implements AutoCloseable {
     if (server == null) {
       return;
     }
-    server.shutdown();
-    server.awaitShutdown();
+    shutdown(server);
     server = null;
+  }
+
+  private static void shutdown(KafkaRaftServer s) {
+    s.shutdown();
+    s.awaitShutdown();
   }
 
   @Override
@@ -244,13 +258,6 @@ public final class EmbeddedKafka implements AutoCloseable {
       paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
       // a temp dir left behind is not worth failing for
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      s.setReuseAddress(true);
-      return s.getLocalPort();
     }
   }
 

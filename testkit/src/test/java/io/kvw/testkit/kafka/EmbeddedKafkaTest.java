@@ -55,10 +55,14 @@ class EmbeddedKafkaTest {
       }
       assertThat(readAll(kafka.bootstrapServers(), "things", "g1", 1000)).hasSize(1000);
 
+      String before = kafka.bootstrapServers();
       kafka.stop();
+      assertThat(LoopbackPorts.isFree(kafka.port())).as("port closed while stopped").isTrue();
+      Thread.sleep(1_000);
       kafka.start();
 
       String bootstrap = kafka.bootstrapServers();
+      assertThat(bootstrap).isEqualTo(before);
       assertThat(readAll(bootstrap, "things", "g2", 1000)).extracting(ConsumerRecord::value)
           .contains("v0", "v999").hasSize(1000);
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
