@@ -59,4 +59,12 @@ public final class SimStats {
   public int maxWaiting() {
     return maxWaiting.get();
   }
+
+  @Override
+  public String toString() {
+    return "received=" + received() + " completed=" + completed() + " failed=" + failed()
+        + " aborted=" + aborted() + " cancelled=" + cancelled() + " running=" + running()
+        + " waiting=" + waiting() + " maxRunning=" + maxRunning() + " maxWaiting="
+        + maxWaiting();
+  }
 }

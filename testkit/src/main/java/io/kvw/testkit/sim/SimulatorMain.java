@@ -27,6 +27,8 @@ public final class SimulatorMain {
         case "--max-num-seqs" -> b.maxNumSeqs(Integer.parseInt(value));
         case "--output-tokens" -> b.outputTokens(Integer.parseInt(value));
         case "--max-context" -> b.maxContextLength(Integer.parseInt(value));
+        case "--stream-interval-ms" ->
+            b.streamInterval(Duration.ofMillis(Long.parseLong(value)));
         default -> usage("unknown option " + args[i]);
       }
     }
@@ -41,8 +43,9 @@ public final class SimulatorMain {
   }
 
   private static void usage(String problem) {
-    System.err.println(problem + "\nusage: SimulatorMain [--host ADDR] [--port N] [--model NAME] [--ttft-ms N]"
-        + " [--tpot-ms N] [--max-num-seqs N] [--output-tokens N] [--max-context N]");
+    System.err.println(problem + "\nusage: SimulatorMain [--host ADDR] [--port N]"
+        + " [--model NAME] [--ttft-ms N] [--tpot-ms N] [--max-num-seqs N] [--output-tokens N]"
+        + " [--max-context N] [--stream-interval-ms N]");
     System.exit(2);
   }
 }

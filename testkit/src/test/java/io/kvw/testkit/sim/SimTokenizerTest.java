@@ -69,7 +69,7 @@ class SimTokenizerTest {
   void configCarriesAChatMlTemplateAndTheEosToken() throws Exception {
     String config = Files.readString(dir.resolve("tokenizer_config.json"));
     assertThat(config).contains("\"eos_token\": \"<|im_end|>\"");
-    assertThat(config).contains("\"chat_template\"").contains("<|im_start|>", "message['role']", "message['content']", "<|im_end|>",
-            "add_generation_prompt");
+    assertThat(config).contains("\"chat_template\"").contains("<|im_start|>",
+        "message['role']", "message['content']", "<|im_end|>", "add_generation_prompt");
   }
 }
