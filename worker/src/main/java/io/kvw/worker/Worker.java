@@ -47,7 +47,6 @@ public final class Worker implements AutoCloseable {
   private final WorkerConfig config;
   private final InferenceBackend backend;
   private final OutcomePublisher publisher;
-  private final Dispatcher dispatcher;
   private final BackendOutage outage;
   private final AdaptiveConcurrency adaptive;
   private final PollLoop pollLoop;
@@ -97,7 +96,7 @@ public final class Worker implements AutoCloseable {
         config.get(WorkerConfig.VLLM_REQUEST_TIMEOUT));
     this.outage = new BackendOutage(backend, scheduler, Duration.ofMillis(200),
         Duration.ofSeconds(5));
-    this.dispatcher = new Dispatcher(backend, limiter, retry, publisher, partials, admission,
+    Dispatcher dispatcher = new Dispatcher(backend, limiter, retry, publisher, partials, admission,
         metrics, Clock.systemUTC(), scheduler, outage, window);
     this.adaptive = adaptive ? new AdaptiveConcurrency(backend, limiter, window, 1,
         maxInFlight, Duration.ofMillis(100), scheduler) : null;
