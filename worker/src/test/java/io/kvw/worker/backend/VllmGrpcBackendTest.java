@@ -99,8 +99,9 @@ class VllmGrpcBackendTest {
 
   @Test
   void streamingRequestsSeePartialTextGrow() throws Exception {
+    // tokens far enough apart that a busy test machine still sees more than one chunk
     connect(VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(2))
-        .timePerOutputToken(Duration.ofMillis(3)).streamInterval(Duration.ofMillis(1)));
+        .timePerOutputToken(Duration.ofMillis(30)).streamInterval(Duration.ofMillis(1)));
     List<PartialOutput> partials = new CopyOnWriteArrayList<>();
     Generation g = backend.generate(new GenerationCall("s#1", prompt("one two three four five",
         SamplingParams.DEFAULTS), Duration.ofSeconds(5), partials::add)).get(10,

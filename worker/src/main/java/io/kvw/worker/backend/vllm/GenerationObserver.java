@@ -11,35 +11,48 @@ import io.kvw.proto.vllm.GenerateStreamChunk;
 import io.kvw.worker.backend.BackendException;
 import io.kvw.worker.backend.Generation;
 import io.kvw.worker.backend.PartialOutput;
+import io.kvw.worker.backend.tokenizer.IncrementalText;
 import io.kvw.worker.backend.tokenizer.TokenDecoder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Collects one {@code Generate} stream into a {@link Generation}: token ids per sample from
- * the chunks, the final ids and finish reason from each sample's {@code GenerateComplete},
- * then text with the model's tokenizer. Completes its future exactly once; cancelling the
- * future cancels the call.
+ * Collects one {@code Generate} stream into a {@link Generation}. Completes its future exactly
+ * once; cancelling the future cancels the call.
+ *
+ * <p>What vLLM sends: with {@code stream=true} every scheduler step brings a chunk holding
+ * the <em>new</em> token ids of a sample (a delta), and a sample's {@code GenerateComplete}
+ * repeats only its last delta (vLLM's servicer runs in DELTA output mode, the client is
+ * expected to accumulate). So a streamed sample's ids are the concatenated chunks and the
+ * complete message only contributes its finish reason and counts. Without streaming there are
+ * no chunks and the complete message holds every id. gRPC calls these callbacks one at a time.
  */
 final class GenerationObserver
     implements ClientResponseObserver<GenerateRequest, GenerateResponse> {
+  private static final Logger log = LoggerFactory.getLogger(GenerationObserver.class);
 
   /** One sample's progress. */
   private static final class Sample {
-    int[] ids = new int[16];
+    int[] ids = new int[32];
     int count;
+    boolean streamed;
     GenerateComplete complete;
+    IncrementalText partial;
 
-    void add(List<Integer> more) {
-      if (count + more.size() > ids.length) {
-        ids = Arrays.copyOf(ids, Math.max(ids.length * 2, count + more.size()));
+    void add(GenerateStreamChunk chunk) {
+      int n = chunk.getTokenIdsCount();
+      if (count + n > ids.length) {
+        ids = Arrays.copyOf(ids, Math.max(ids.length * 2, count + n));
       }
-      for (int id : more) {
-        ids[count++] = id;
+      for (int i = 0; i < n; i++) {
+        ids[count++] = chunk.getTokenIds(i); // primitive access: no boxing per token
       }
+      streamed = true;
     }
   }
 
@@ -83,20 +96,31 @@ final class GenerationObserver
     if (response.hasChunk()) {
       GenerateStreamChunk chunk = response.getChunk();
       Sample s = sample(chunk.getIndex());
-      if (s == null) {
+      if (s == null || s.complete != null) {
         return;
       }
-      s.add(chunk.getTokenIdsList());
-      if (onPartial != null) {
-        onPartial.accept(new PartialOutput(chunk.getIndex(),
-            decoder.decode(Arrays.copyOf(s.ids, s.count)), s.count));
+      s.add(chunk);
+      if (onPartial != null && chunk.getTokenIdsCount() > 0) {
+        publishPartial(chunk.getIndex(), s);
       }
     } else if (response.hasComplete()) {
       GenerateComplete c = response.getComplete();
       Sample s = sample(c.getIndex());
-      if (s != null) {
+      if (s != null && s.complete == null) {
         s.complete = c;
       }
+    }
+  }
+
+  private void publishPartial(int index, Sample s) {
+    try {
+      if (s.partial == null) {
+        s.partial = new IncrementalText(decoder);
+      }
+      onPartial.accept(new PartialOutput(index, s.partial.update(s.ids, s.count), s.count));
+    } catch (RuntimeException e) {
+      // a partial is a courtesy: losing one must not fail the generation
+      log.debug("partial output of sample {} dropped", index, e);
     }
   }
 
@@ -111,29 +135,49 @@ final class GenerationObserver
 
   @Override
   public void onCompleted() {
+    try {
+      result.complete(generation());
+    } catch (BackendException e) {
+      result.completeExceptionally(e);
+    } catch (RuntimeException e) {
+      // e.g. the tokenizer refusing an id: the model and tokenizer disagree, not the request
+      result.completeExceptionally(new BackendException(BackendException.Kind.TRANSIENT,
+          "DECODE_FAILED", "cannot decode vLLM's output: " + e.getMessage(), e));
+    }
+  }
+
+  private Generation generation() {
     long end = System.nanoTime();
     List<Output> outputs = new ArrayList<>(samples);
     int prompt = 0;
     int completion = 0;
     int cached = 0;
     for (int i = 0; i < samples; i++) {
-      GenerateComplete c = state[i].complete;
+      Sample s = state[i];
+      GenerateComplete c = s.complete;
       if (c == null) {
-        result.completeExceptionally(new BackendException(BackendException.Kind.TRANSIENT,
-            "INCOMPLETE", "the stream ended without a result for sample " + i, null));
-        return;
+        throw new BackendException(BackendException.Kind.TRANSIENT, "INCOMPLETE",
+            "the stream ended without a result for sample " + i + " of " + samples, null);
       }
-      // the complete message's ids are authoritative; streamed chunks are the fallback
-      int[] ids = c.getOutputIdsCount() > 0
-          ? c.getOutputIdsList().stream().mapToInt(Integer::intValue).toArray()
-          : Arrays.copyOf(state[i].ids, state[i].count);
-      outputs.add(new Output(i, decoder.decode(ids), c.getFinishReason()));
+      int[] ids;
+      int count;
+      if (s.streamed) {
+        ids = s.ids;
+        count = s.count;
+      } else {
+        count = c.getOutputIdsCount();
+        ids = new int[count];
+        for (int k = 0; k < count; k++) {
+          ids[k] = c.getOutputIds(k);
+        }
+      }
+      outputs.add(new Output(i, decoder.decode(ids, 0, count), c.getFinishReason()));
       prompt = Math.max(prompt, c.getPromptTokens());
-      completion += c.getCompletionTokens() > 0 ? c.getCompletionTokens() : ids.length;
+      completion += count;
       cached = Math.max(cached, c.getCachedTokens());
     }
     long ttft = firstResponseNanos == 0 ? -1 : (firstResponseNanos - startNanos) / 1_000_000;
-    result.complete(new Generation(outputs, new Usage(prompt, completion, cached), ttft,
-        (end - startNanos) / 1_000_000));
+    return new Generation(outputs, new Usage(prompt, completion, cached), ttft,
+        (end - startNanos) / 1_000_000);
   }
 }

@@ -32,8 +32,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * over which every call is multiplexed, server-streaming {@code Generate} with a deadline per
  * call, and outputs decoded with the model's tokenizer.
  *
- * <p>Calls always stream, so the worker sees the first token and can report time to first
- * token; vLLM batches chunk messages per scheduler step, so this costs little.
+ * <p>Calls always stream ({@code stream=true}): the first chunk marks the first token, which
+ * gives every result its {@code ttft_ms} (part of the result contract) and streaming requests
+ * their partial outputs. The price is one small message per scheduler step per running
+ * request instead of one per request; the worker handles them without copies or per-token
+ * decoding (ids are decoded once, at the end, unless partials were asked for).
  */
 public final class VllmGrpcBackend implements InferenceBackend {
   private final TargetPool targets;
@@ -42,16 +45,16 @@ public final class VllmGrpcBackend implements InferenceBackend {
   private final Optional<ChatTemplate> chatTemplate;
   private final AtomicInteger nextProbe = new AtomicInteger();
 
+  /** Refused calls in a row that open a target's circuit, and how long it stays open. */
+  static final int BREAKER_FAILURES = 5;
+  static final java.time.Duration BREAKER_OPEN_FOR = java.time.Duration.ofSeconds(2);
+
   /**
    * Runs response callbacks for every channel. A fixed pool the size of the machine: gRPC's
    * default cached pool grows a thread per concurrent callback (over a hundred at 256 calls in
    * flight), and the hand-offs between them cost more CPU than the work. The callbacks never
    * block (decode, then hand the outcome to the producer).
    */
-  /** Refused calls in a row that open a target's circuit, and how long it stays open. */
-  static final int BREAKER_FAILURES = 5;
-  static final java.time.Duration BREAKER_OPEN_FOR = java.time.Duration.ofSeconds(2);
-
   private static final ExecutorService CALLBACKS = Executors.newFixedThreadPool(
       Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
         Thread t = new Thread(r, "vllm-callbacks");
@@ -92,16 +95,24 @@ public final class VllmGrpcBackend implements InferenceBackend {
     InferenceRequest request = call.request();
     GenerateRequest.Builder b = GenerateRequest.newBuilder()
         .setRequestId(call.backendRequestId())
-        .setSamplingParams(SamplingParamsMapper.toProto(request.params()))
         .setStream(true);
-    if (request.prompt() != null) {
-      b.setText(request.prompt());
-    } else if (chatTemplate.isPresent()) {
-      b.setText(chatTemplate.get().render(request.messages()));
-    } else {
+    try {
+      b.setSamplingParams(SamplingParamsMapper.toProto(request.params()));
+      if (request.prompt() != null) {
+        b.setText(request.prompt());
+      } else if (chatTemplate.isPresent()) {
+        b.setText(chatTemplate.get().render(request.messages()));
+      } else {
+        return CompletableFuture.failedFuture(new BackendException(
+            BackendException.Kind.REJECTED, "NO_CHAT_TEMPLATE", "model " + modelName
+                + " has no chat template this worker can render; send a prompt instead",
+            null));
+      }
+    } catch (RuntimeException e) {
+      // never throw at the caller: every outcome goes through the future
       return CompletableFuture.failedFuture(new BackendException(
-          BackendException.Kind.REJECTED, "NO_CHAT_TEMPLATE", "model " + modelName
-              + " has no chat template this worker can render; send a prompt instead", null));
+          BackendException.Kind.REJECTED, "BAD_REQUEST", "cannot express the request for "
+              + "vLLM: " + e, e));
     }
     TargetPool.Target target = targets.acquire();
     if (target == null) {
