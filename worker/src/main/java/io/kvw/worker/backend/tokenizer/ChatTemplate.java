@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Renders chat messages into the prompt text the model was trained on.
@@ -17,18 +19,29 @@ import java.util.Optional;
  * fine-tunes) and Llama 3 ({@code <|start_header_id|>}). Any other template makes chat requests
  * end as {@code backend_rejected} with a message saying so; plain prompts are unaffected.
  * A full Jinja engine is the planned replacement.
+ *
+ * <p>A ChatML template that writes a fixed system message when the conversation has none
+ * (Qwen2 and Qwen2.5: "You are Qwen, created by Alibaba Cloud...") has it found and applied
+ * the same way. Not reproduced: tools, and the date preamble of Llama 3.1+ templates.
  */
 public final class ChatTemplate {
 
   /** The template families this renderer knows. */
   public enum Family { CHATML, LLAMA3 }
 
+  /** A whole ChatML system turn written as one Jinja string literal: a fixed default. */
+  private static final Pattern DEFAULT_SYSTEM = Pattern.compile(
+      "(['\"])<\\|im_start\\|>system(?:\\\\n|\n)((?:(?!\\1)[^\\\\]|\\\\.)*?)"
+          + "<\\|im_end\\|>(?:\\\\n|\n)\\1");
+
   private final Family family;
   private final String bosToken;
+  private final String defaultSystem;
 
-  private ChatTemplate(Family family, String bosToken) {
+  private ChatTemplate(Family family, String bosToken, String defaultSystem) {
     this.family = family;
     this.bosToken = bosToken;
+    this.defaultSystem = defaultSystem;
   }
 
   /** Reads the template next to the tokenizer; empty when there is none it can render. */
@@ -43,13 +56,40 @@ public final class ChatTemplate {
         : template.toString();
     String bos = json.path("bos_token").isTextual() ? json.path("bos_token").textValue() : "";
     if (text.contains("<|im_start|>")) {
-      return Optional.of(new ChatTemplate(Family.CHATML, bos));
+      Matcher m = DEFAULT_SYSTEM.matcher(text);
+      return Optional.of(new ChatTemplate(Family.CHATML, bos, m.find() ? unescape(m.group(2))
+          : null));
     }
     if (text.contains("<|start_header_id|>")) {
       return Optional.of(new ChatTemplate(Family.LLAMA3, bos.isEmpty() ? "<|begin_of_text|>"
-          : bos));
+          : bos, null));
     }
     return Optional.empty();
+  }
+
+  /** A Jinja (Python) string literal's escapes. */
+  private static String unescape(String literal) {
+    StringBuilder b = new StringBuilder(literal.length());
+    for (int i = 0; i < literal.length(); i++) {
+      char c = literal.charAt(i);
+      if (c != '\\' || i + 1 == literal.length()) {
+        b.append(c);
+        continue;
+      }
+      char e = literal.charAt(++i);
+      b.append(switch (e) {
+        case 'n' -> '\n';
+        case 't' -> '\t';
+        case 'r' -> '\r';
+        default -> e; // \\, \', \"
+      });
+    }
+    return b.toString();
+  }
+
+  /** The system message the template writes when the conversation has none, if any. */
+  public Optional<String> defaultSystemMessage() {
+    return Optional.ofNullable(defaultSystem);
   }
 
   public Family family() {
@@ -61,6 +101,10 @@ public final class ChatTemplate {
     StringBuilder b = new StringBuilder();
     switch (family) {
       case CHATML -> {
+        if (defaultSystem != null && (messages.isEmpty()
+            || !"system".equals(messages.get(0).role()))) {
+          b.append("<|im_start|>system\n").append(defaultSystem).append("<|im_end|>\n");
+        }
         for (ChatMessage m : messages) {
           b.append("<|im_start|>").append(m.role()).append('\n').append(m.content())
               .append("<|im_end|>\n");

@@ -1,6 +1,8 @@
 package io.kvw.worker.backend.tokenizer;
 
 import io.grpc.Channel;
+import io.grpc.Context;
+import io.grpc.StatusRuntimeException;
 import io.kvw.proto.common.GetTokenizerChunk;
 import io.kvw.proto.common.GetTokenizerRequest;
 import io.kvw.proto.vllm.VllmEngineGrpc;
@@ -31,28 +33,50 @@ public final class TokenizerFetcher {
 
   private TokenizerFetcher() {}
 
-  /** Downloads, verifies and unpacks; returns the directory holding {@code tokenizer.json}. */
+  /**
+   * Downloads, verifies and unpacks; returns the directory holding {@code tokenizer.json}.
+   * Blocks (start-up only). A server without {@code GetTokenizer} fails with a message that
+   * names the alternative, {@code vllm.tokenizer.path}.
+   */
   public static Path fetch(Channel channel, Duration timeout) throws IOException {
-    ByteArrayOutputStream zip = new ByteArrayOutputStream();
-    String sha256 = "";
-    Iterator<GetTokenizerChunk> chunks = VllmEngineGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
-        .getTokenizer(GetTokenizerRequest.getDefaultInstance());
-    while (chunks.hasNext()) {
-      GetTokenizerChunk chunk = chunks.next();
-      if (zip.size() + (long) chunk.getData().size() > MAX_ARCHIVE_BYTES) {
-        throw new IOException("tokenizer archive over " + MAX_ARCHIVE_BYTES + " bytes");
+    // a cancellable context, so an archive we stop reading does not keep the call open
+    Context.CancellableContext call = Context.current().withCancellation();
+    Context previous = call.attach();
+    try {
+      ByteArrayOutputStream zip = new ByteArrayOutputStream();
+      String sha256 = "";
+      Iterator<GetTokenizerChunk> chunks = VllmEngineGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .getTokenizer(GetTokenizerRequest.getDefaultInstance());
+      while (chunks.hasNext()) {
+        GetTokenizerChunk chunk = chunks.next();
+        if (zip.size() + (long) chunk.getData().size() > MAX_ARCHIVE_BYTES) {
+          throw new IOException("tokenizer archive over " + MAX_ARCHIVE_BYTES + " bytes");
+        }
+        chunk.getData().writeTo(zip);
+        if (!chunk.getSha256().isEmpty()) {
+          sha256 = chunk.getSha256();
+        }
       }
-      chunk.getData().writeTo(zip);
-      if (!chunk.getSha256().isEmpty()) {
-        sha256 = chunk.getSha256();
-      }
+      return unpack(zip.toByteArray(), sha256);
+    } catch (StatusRuntimeException e) {
+      throw new IOException("cannot fetch the tokenizer with GetTokenizer (" + e.getStatus()
+          .getCode() + (e.getStatus().getDescription() == null ? "" : ": "
+          + e.getStatus().getDescription()) + "); set vllm.tokenizer.path to the model's "
+          + "tokenizer directory instead", e);
+    } finally {
+      call.detach(previous);
+      call.cancel(null);
     }
-    return unpack(zip.toByteArray(), sha256);
   }
 
   /** Verifies {@code archive} against {@code sha256} (hex) and unpacks it. */
   static Path unpack(byte[] archive, String sha256) throws IOException {
+    return unpack(archive, sha256, MAX_ARCHIVE_BYTES);
+  }
+
+  /** As {@link #unpack(byte[], String)}, refusing to write more than {@code maxBytes}. */
+  static Path unpack(byte[] archive, String sha256, long maxBytes) throws IOException {
     if (sha256.isEmpty()) {
       throw new IOException("the tokenizer archive came without its SHA-256");
     }
@@ -66,41 +90,56 @@ public final class TokenizerFetcher {
       throw new IOException("tokenizer archive SHA-256 mismatch: expected " + sha256 + ", got "
           + actual);
     }
-    Path dir = Files.createTempDirectory("kvw-tokenizer");
-    long total = 0;
-    try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(archive))) {
-      for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
-        Path target = dir.resolve(e.getName()).normalize();
-        if (!target.startsWith(dir)) {
-          throw new IOException("tokenizer archive entry escapes its directory: " + e.getName());
+    Path dir = Files.createTempDirectory("kvw-tokenizer").toAbsolutePath();
+    try {
+      long total = 0;
+      try (ZipInputStream in = new ZipInputStream(new ByteArrayInputStream(archive))) {
+        for (ZipEntry e; (e = in.getNextEntry()) != null; ) {
+          Path target = dir.resolve(e.getName()).normalize();
+          if (!target.startsWith(dir) || target.equals(dir)) {
+            throw new IOException("tokenizer archive entry escapes its directory: "
+                + e.getName());
+          }
+          if (e.isDirectory()) {
+            Files.createDirectories(target);
+            continue;
+          }
+          Files.createDirectories(target.getParent());
+          total += copy(in, target, maxBytes - total, maxBytes);
         }
-        if (e.isDirectory()) {
-          Files.createDirectories(target);
-          continue;
-        }
-        Files.createDirectories(target.getParent());
-        total += copy(in, target, MAX_ARCHIVE_BYTES - total);
       }
+      if (!Files.isRegularFile(dir.resolve("tokenizer.json"))) {
+        throw new IOException("the tokenizer archive has no tokenizer.json");
+      }
+      return dir;
+    } catch (IOException | RuntimeException e) {
+      deleteQuietly(dir); // nothing half-unpacked stays behind
+      throw e;
     }
-    if (!Files.exists(dir.resolve("tokenizer.json"))) {
-      throw new IOException("the tokenizer archive has no tokenizer.json");
-    }
-    return dir;
   }
 
-  private static long copy(InputStream in, Path target, long budget) throws IOException {
+  /** Copies one entry; the declared size is not trusted, the bytes written are counted. */
+  private static long copy(InputStream in, Path target, long budget, long maxBytes)
+      throws IOException {
     long n = 0;
     byte[] buf = new byte[64 * 1024];
     try (OutputStream out = Files.newOutputStream(target)) {
       for (int r; (r = in.read(buf)) > 0; ) {
         n += r;
         if (n > budget) {
-          throw new IOException("tokenizer archive unpacks to over " + MAX_ARCHIVE_BYTES
-              + " bytes");
+          throw new IOException("tokenizer archive unpacks to over " + maxBytes + " bytes");
         }
         out.write(buf, 0, r);
       }
     }
     return n;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException | RuntimeException ignored) {
+      // a temp directory left behind is harmless
+    }
   }
 }
