@@ -66,6 +66,13 @@ public final class Dispatcher {
   private final FailsafeExecutor<Generation> policies;
   private final Map<OffsetTicket, Job> running = new ConcurrentHashMap<>();
   private final AtomicLong callSequence = new AtomicLong();
+  /**
+   * Makes backend request ids unique across restarts and replicas: vLLM refuses an id that is
+   * still running, and after a crash the same record (same id) may be sent again while the
+   * old call is still alive on the server.
+   */
+  private final String callPrefix = Long.toString(
+      java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
   private final BackendOutage outage;
   private final CallWindow window;
 
@@ -172,7 +179,8 @@ public final class Dispatcher {
       job.firstCallNanos = System.nanoTime();
     }
     job.attempts++;
-    job.backendRequestId = request.id() + "#" + callSequence.incrementAndGet();
+    job.backendRequestId = request.id() + "#" + callPrefix + "-"
+        + callSequence.incrementAndGet();
     GenerationCall call = new GenerationCall(job.backendRequestId, request, timeout,
         request.stream() ? partial -> partials.accept(polled, request, partial) : null);
     long callStart = System.nanoTime();
