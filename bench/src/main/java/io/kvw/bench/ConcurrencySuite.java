@@ -183,7 +183,13 @@ final class ConcurrencySuite {
           Thread.sleep(8_000); // the limits settle
           double[] before = workers.stream().mapToDouble(w -> w.metric("kvw_outcomes_total"))
               .toArray();
-          Thread.sleep(window.toMillis());
+          double[] limitSum = new double[k];
+          for (int second = 0; second < window.toSeconds(); second++) {
+            Thread.sleep(1_000);
+            for (int i = 0; i < k; i++) {
+              limitSum[i] += workers.get(i).metric("kvw_backend_limit");
+            }
+          }
           double[] delta = new double[k];
           double sum = 0;
           for (int i = 0; i < k; i++) {
@@ -191,16 +197,19 @@ final class ConcurrencySuite {
             sum += delta[i];
           }
           StringBuilder s = new StringBuilder();
+          StringBuilder limits = new StringBuilder();
           double min = 1;
           for (int i = 0; i < k; i++) {
             s.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f %%",
                 100 * delta[i] / sum));
+            limits.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f",
+                limitSum[i] / window.toSeconds()));
             min = Math.min(min, delta[i] / sum);
           }
           double rate = sum / window.toSeconds();
           ok &= rate >= 0.95 * capacity && (k == 1 || min >= 0.25);
-          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s |%n", k, rate,
-              100 * rate / capacity, s));
+          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s | %s |%n", k,
+              rate, 100 * rate / capacity, s, limits));
         } finally {
           for (WorkerProcess w : workers) {
             w.kill(); // the window is measured; the rest of the backlog does not matter
@@ -218,8 +227,8 @@ final class ConcurrencySuite {
               share of the outcomes published in the window (`kvw_outcomes_total`, read from \
               each worker's `/metrics`).
 
-              | workers | total requests/s | of capacity | each worker's share |
-              | --- | --- | --- | --- |
+              | workers | total requests/s | of capacity | each worker's share | mean adaptive limit |
+              | --- | --- | --- | --- | --- |
               %s""", capacity, requests, window.toSeconds(), rows));
       return ok ? 0 : 1;
     }
