@@ -11,7 +11,8 @@ import io.kvw.worker.backend.BackendLoad;
  * (Chiu and Jain's AIMD argument), so no coordination is needed.
  *
  * <p>The tolerance lets a short queue stand: a server whose slots free up finds the next
- * request already waiting, which is what keeps it saturated.
+ * request already waiting, which is what keeps it saturated. The limit saw-tooths just around
+ * that point, which is what keeps the shares converging.
  */
 public final class ServerQueueLimit implements LimitRule {
   private final int step;
@@ -76,11 +77,9 @@ public final class ServerQueueLimit implements LimitRule {
     if (o.overloads() > 0 || load.waiting() > tolerated) {
       return (int) Math.floor(limit * backoff);
     }
-    boolean room = load.maxRunning() == 0 || load.running() + load.waiting()
-        < load.maxRunning() + tolerated;
-    if (room && o.limited(limit)) {
-      return limit + step;
-    }
-    return limit;
+    // no "hold" band: workers keep probing until the queue passes the tolerance, so cuts keep
+    // coming and keep evening out the shares (a band where nobody moves would freeze an
+    // unfair split)
+    return o.limited(limit) ? limit + step : limit;
   }
 }
