@@ -7,8 +7,9 @@ import io.kvw.worker.backend.BackendLoad;
  * server runs fewer sequences than it can and nothing waits, a worker that has more work adds
  * {@code step} to its limit each window; once requests wait beyond a small tolerance (or
  * calls fail for overload), it takes {@code backoff} off. Every worker sharing the server sees
- * the same queue, and equal additive steps with proportional cuts converge to equal shares
- * (Chiu and Jain's AIMD argument), so no coordination is needed.
+ * the same (smoothed) queue, and equal additive steps with proportional cuts converge to equal
+ * shares (Chiu and Jain's AIMD argument), so no coordination is needed. One instance per
+ * worker: it keeps the smoothed queue and a short cooldown between cuts.
  *
  * <p>The tolerance lets a short queue stand: a server whose slots free up finds the next
  * request already waiting, which is what keeps it saturated. The limit saw-tooths just around
@@ -18,6 +19,10 @@ public final class ServerQueueLimit implements LimitRule {
   private final int step;
   private final double backoff;
   private final double queueTolerance;
+  /** The queue length, smoothed over a few windows: what every sharing worker agrees on. */
+  private double smoothedWaiting;
+  /** Windows until this worker may cut again for the same congestion episode. */
+  private int cooldown;
 
   private ServerQueueLimit(Builder b) {
     this.step = b.step;
@@ -74,12 +79,21 @@ public final class ServerQueueLimit implements LimitRule {
       return limit;
     }
     double tolerated = Math.max(2, queueTolerance * Math.max(load.maxRunning(), 1));
-    if (o.overloads() > 0 || load.waiting() > tolerated) {
+    // Workers read the queue at different moments. On the raw reading, whoever looks first
+    // after the queue grows cuts, the queue shrinks, and the others never see it: the cuts
+    // fall on the same worker by chance and the shares drift. Smoothed over a few windows the
+    // signal stays up long enough for every worker to cut once per episode (the cooldown keeps
+    // it to once), which is what makes the shares converge.
+    smoothedWaiting = 0.7 * smoothedWaiting + 0.3 * load.waiting();
+    cooldown = Math.max(0, cooldown - 1);
+    boolean congested = smoothedWaiting > tolerated;
+    boolean flooded = smoothedWaiting > 4 * tolerated;
+    if (o.overloads() > 0 || congested && (cooldown == 0 || flooded)) {
+      cooldown = 5;
       return (int) Math.floor(limit * backoff);
     }
-    // no "hold" band: workers keep probing until the queue passes the tolerance, so cuts keep
-    // coming and keep evening out the shares (a band where nobody moves would freeze an
-    // unfair split)
-    return o.limited(limit) ? limit + step : limit;
+    // no "hold" band: below the tolerance workers keep probing, so episodes keep coming and
+    // keep evening out the shares
+    return !congested && o.limited(limit) ? limit + step : limit;
   }
 }

@@ -101,6 +101,30 @@ class LimitRulesTest {
   }
 
   @Test
+  void workersReadingTheQueueAtDifferentMomentsStillEvenOut() {
+    // each worker looks at the queue at its own moment within the window and acts on it at
+    // once: the queue the second one sees already reflects the first one's move
+    LimitRule first = ServerQueueLimit.builder().build();
+    LimitRule second = ServerQueueLimit.builder().build();
+    int[] limit = {166, 96};
+    long[] sum = new long[2];
+    for (int t = 0; t < 600; t++) {
+      for (int w = 0; w < 2; w++) {
+        int total = limit[0] + limit[1];
+        BackendLoad load = new BackendLoad(Math.min(total, 256), Math.max(0, total - 256), 256);
+        limit[w] = (w == 0 ? first : second).next(limit[w],
+            new Observation(limit[w], 50, load, 10, 100, 0));
+        if (t >= 100) {
+          sum[w] += limit[w];
+        }
+      }
+    }
+    double share = (double) sum[0] / (sum[0] + sum[1]);
+    assertThat(share).isBetween(0.4, 0.6);
+    assertThat((sum[0] + sum[1]) / 500.0).isGreaterThanOrEqualTo(256 * 0.95);
+  }
+
+  @Test
   void aWorkerWithoutABacklogDoesNotGrowItsLimit() {
     LimitRule rule = ServerQueueLimit.builder().build();
     int limit = 32;
