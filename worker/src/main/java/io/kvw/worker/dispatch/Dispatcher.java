@@ -192,10 +192,11 @@ public final class Dispatcher {
       } else if (kindOf(e) == BackendException.Kind.UNAVAILABLE) {
         outage.reportUnavailable(callStart);
       }
-      String status = e == null ? "" : statusOf(e);
+      String status = e == null ? "ok" : statusOf(e);
+      // the server said it is overloaded: what the adaptive limit backs off on
       window.record(System.nanoTime() - callStart, status.equals("RESOURCE_EXHAUSTED")
           || status.equals("DEADLINE_EXCEEDED"));
-      metrics.call(e == null ? "ok" : statusOf(e));
+      metrics.call(status);
     });
   }
 
