@@ -87,7 +87,8 @@ public final class Worker implements AutoCloseable {
             partial.completionTokens()));
     int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
     boolean adaptive = config.get(WorkerConfig.CONCURRENCY) == WorkerConfig.Concurrency.ADAPTIVE;
-    // adaptive starts low and climbs in a few seconds; a burst at start-up cannot flood vLLM
+    // adaptive starts low and takes its share of the server once it has read its load, so a
+    // burst at start-up cannot flood vLLM
     ConcurrencyLimiter limiter = new ConcurrencyLimiter(adaptive ? Math.min(16, maxInFlight)
         : maxInFlight);
     CallWindow window = new CallWindow();

@@ -11,7 +11,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Moves the dispatcher's concurrency limit every window: asks the backend for its load, feeds
- * the window's {@link Observation} to the server-queue rule when the server reports a load and
+ * the window's {@link Observation} to the server-share rule when the server reports a load and
  * to the latency rule when it does not, and sets the limiter, within {@code [min, max]}.
  */
 public final class AdaptiveConcurrency implements AutoCloseable {
@@ -29,7 +29,7 @@ public final class AdaptiveConcurrency implements AutoCloseable {
     this.backend = backend;
     this.limiter = limiter;
     this.window = window;
-    this.withLoad = ServerQueueLimit.builder().build();
+    this.withLoad = ServerShareLimit.builder().build();
     this.withoutLoad = LatencyLimit.defaults();
     this.min = min;
     this.max = max;

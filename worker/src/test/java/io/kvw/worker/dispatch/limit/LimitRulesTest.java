@@ -54,7 +54,7 @@ class LimitRulesTest {
 
   @Test
   void aLoneWorkerConvergesNearMaxNumSeqs() {
-    int[][] h = simulate(1, 256, 400, () -> ServerQueueLimit.builder().build(), true, 16);
+    int[][] h = simulate(1, 256, 400, () -> ServerShareLimit.builder().build(), true, 16);
     double settled = meanTotal(h, 200);
     // enough to keep every slot busy, never a long queue beyond it
     assertThat(settled).isBetween(256.0 * 0.95, 256.0 * 1.15);
@@ -64,7 +64,7 @@ class LimitRulesTest {
 
   @Test
   void itBacksOffWhenTheServerQueueGrows() {
-    int[][] h = simulate(1, 64, 60, () -> ServerQueueLimit.builder().build(), true, 1000);
+    int[][] h = simulate(1, 64, 60, () -> ServerShareLimit.builder().build(), true, 1000);
     assertThat(h[0][0]).isLessThan(1000);
     assertThat(h[59][0]).isLessThan(100);
   }
@@ -73,7 +73,7 @@ class LimitRulesTest {
   void workersSharingAServerConvergeToFairSharesWithoutStarvingIt() {
     for (int workers : new int[] {2, 3}) {
       // start unfair on purpose: they must even out
-      int[][] h = simulate(workers, 256, 2000, () -> ServerQueueLimit.builder().build(), true,
+      int[][] h = simulate(workers, 256, 2000, () -> ServerShareLimit.builder().build(), true,
           16);
       double total = meanTotal(h, 1000);
       assertThat(total).as("%d workers keep the server busy", workers)
@@ -87,8 +87,8 @@ class LimitRulesTest {
 
   @Test
   void sharesEvenOutFromAnUnfairStart() {
-    LimitRule a = ServerQueueLimit.builder().build();
-    LimitRule b = ServerQueueLimit.builder().build();
+    LimitRule a = ServerShareLimit.builder().build();
+    LimitRule b = ServerShareLimit.builder().build();
     int la = 240;
     int lb = 8;
     for (int t = 0; t < 3000; t++) {
@@ -104,8 +104,8 @@ class LimitRulesTest {
   void workersReadingTheQueueAtDifferentMomentsStillEvenOut() {
     // each worker looks at the queue at its own moment within the window and acts on it at
     // once: the queue the second one sees already reflects the first one's move
-    LimitRule first = ServerQueueLimit.builder().build();
-    LimitRule second = ServerQueueLimit.builder().build();
+    LimitRule first = ServerShareLimit.builder().build();
+    LimitRule second = ServerShareLimit.builder().build();
     int[] limit = {166, 96};
     long[] sum = new long[2];
     for (int t = 0; t < 600; t++) {
@@ -126,7 +126,7 @@ class LimitRulesTest {
 
   @Test
   void aWorkerWithoutABacklogDoesNotGrowItsLimit() {
-    LimitRule rule = ServerQueueLimit.builder().build();
+    LimitRule rule = ServerShareLimit.builder().build();
     int limit = 32;
     for (int t = 0; t < 100; t++) {
       // 5 calls in flight, none queued: the limit is not what holds it back
@@ -137,7 +137,7 @@ class LimitRulesTest {
 
   @Test
   void overloadErrorsCutTheLimit() {
-    assertThat(ServerQueueLimit.builder().build().next(100, new Observation(100, 10,
+    assertThat(ServerShareLimit.builder().build().next(100, new Observation(100, 10,
         new BackendLoad(10, 0, 256), 10, 100, 3))).isEqualTo(90);
     assertThat(LatencyLimit.defaults().next(100, new Observation(100, 10, null, 10, 100, 1)))
         .isEqualTo(90);

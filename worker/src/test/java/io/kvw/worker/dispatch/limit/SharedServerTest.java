@@ -1,0 +1,76 @@
+package io.kvw.worker.dispatch.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Arrays;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The server-load rule against {@link SharedServerSimulation}: the issue's realistic timing
+ * (690 ms a request, 256 slots), workers that read the load at different moments and whose
+ * cuts take effect only as calls finish. The AIMD-on-queue rule this replaced passed the
+ * window-by-window tests in {@link LimitRulesTest} but left one of three workers with 22 % here,
+ * as it did live.
+ */
+class SharedServerTest {
+  private static final SharedServerSimulation VLLM = new SharedServerSimulation(256, 690, 1, 100);
+
+  static int[][] starts() {
+    return new int[][] {{16, 16}, {16, 16, 16}, {240, 8}, {8, 8, 240}};
+  }
+
+  @ParameterizedTest
+  @MethodSource("starts")
+  void workersSharingAServerKeepItBusyAndConvergeToEqualSharesWithoutOscillating(int[] start) {
+    SharedServerSimulation.Run run = VLLM.run(() -> ServerShareLimit.builder().build(), start,
+        20_000, 40_000);
+    int workers = start.length;
+    assertThat(run.ofCapacity()).as("throughput of the server's capacity")
+        .isGreaterThanOrEqualTo(0.95);
+    for (int w = 0; w < workers; w++) {
+      assertThat(run.share(w)).as("worker %d's share of %d", w, workers)
+          .isBetween(1.0 / workers * 0.9, 1.0 / workers * 1.1);
+      // settled, each limit stays in a narrow band: no slow swapping of shares
+      int worker = w;
+      int[] settled = IntStream.range(20, run.limitsEverySecond().length)
+          .map(s -> run.limitsEverySecond()[s][worker]).toArray();
+      int low = Arrays.stream(settled).min().orElseThrow();
+      int high = Arrays.stream(settled).max().orElseThrow();
+      assertThat(high - low).as("worker %d's limit band, settled: %s", w,
+          Arrays.toString(settled)).isLessThanOrEqualTo(256 / workers / 5);
+    }
+  }
+
+  @Test
+  void aLoneWorkerFillsTheServerWithAShortQueue() {
+    SharedServerSimulation.Run run = VLLM.run(() -> ServerShareLimit.builder().build(),
+        new int[] {16}, 10_000, 30_000);
+    assertThat(run.ofCapacity()).isGreaterThanOrEqualTo(0.97);
+    int settled = run.limitsEverySecond()[run.limitsEverySecond().length - 1][0];
+    // every slot, plus a queue of about 5 % to refill them
+    assertThat(settled).isBetween(256, (int) (256 * 1.1));
+  }
+
+  @Test
+  void aWorkerJoiningABusyServerGetsItsShare() {
+    // one worker has filled the server alone; the second starts at 16
+    SharedServerSimulation.Run run = VLLM.run(() -> ServerShareLimit.builder().build(),
+        new int[] {270, 16}, 15_000, 30_000);
+    assertThat(run.share(1)).isBetween(0.45, 0.55);
+    assertThat(run.ofCapacity()).isGreaterThanOrEqualTo(0.95);
+  }
+
+  @Test
+  void aServerShortOfKvCacheIsNotQueuedUpToItsSequenceCap() {
+    // max_num_seqs is 256, but only 150 fit in the KV cache: the rest wait
+    SharedServerSimulation kvBound = new SharedServerSimulation(150, 256, 690, 1, 100);
+    SharedServerSimulation.Run run = kvBound.run(() -> ServerShareLimit.builder().build(),
+        new int[] {16, 16}, 15_000, 30_000);
+    assertThat(run.ofCapacity()).isGreaterThanOrEqualTo(0.95);
+    int[] last = run.limitsEverySecond()[run.limitsEverySecond().length - 1];
+    assertThat(last[0] + last[1]).isLessThanOrEqualTo((int) (150 * 1.15));
+  }
+}
