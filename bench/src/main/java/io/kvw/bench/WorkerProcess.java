@@ -82,13 +82,22 @@ final class WorkerProcess implements AutoCloseable {
 
   /** The sum of every sample of a Prometheus metric right now, or NaN when unreachable. */
   double metric(String name) {
+    return metric(name, "");
+  }
+
+  /**
+   * The sum of the samples of a Prometheus metric whose labels contain {@code label} (e.g.
+   * {@code outcome="ok"}; empty for all), or NaN when unreachable.
+   */
+  double metric(String name, String label) {
     try {
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + httpPort + "/metrics")).timeout(Duration.ofSeconds(2))
           .build(), HttpResponse.BodyHandlers.ofString());
       double sum = 0;
       for (String line : r.body().split("\n")) {
-        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+        boolean sample = line.startsWith(name + " ") || line.startsWith(name + "{");
+        if (sample && line.contains(label)) {
           sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
         }
       }
