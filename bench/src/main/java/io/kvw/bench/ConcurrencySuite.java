@@ -9,17 +9,21 @@ import io.kvw.worker.backend.VllmBackendFactory;
 import io.kvw.worker.config.WorkerConfig;
 import io.kvw.common.InferenceRequest;
 import io.kvw.common.SamplingParams;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.DoubleSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -159,6 +163,54 @@ final class ConcurrencySuite {
    */
   private static final String OK = "outcome=\"ok\"";
 
+  /** Each worker's limit and the simulator's waiting queue over time, from start-up on. */
+  private static final class LimitTrace {
+    private final List<WorkerProcess> workers;
+    private final VllmSimulator sim;
+    private final long start = System.nanoTime();
+    private final List<List<double[]>> limits = new ArrayList<>();
+    private final List<double[]> queue = new ArrayList<>();
+
+    LimitTrace(List<WorkerProcess> workers, VllmSimulator sim) {
+      this.workers = workers;
+      this.sim = sim;
+      workers.forEach(w -> limits.add(new ArrayList<>()));
+    }
+
+    void sampleAfter(Duration pause) throws InterruptedException {
+      Thread.sleep(pause.toMillis());
+      double t = (System.nanoTime() - start) / 1e9;
+      for (int i = 0; i < workers.size(); i++) {
+        double limit = workers.get(i).metric("kvw_backend_limit");
+        if (!Double.isNaN(limit)) {
+          limits.get(i).add(new double[] {t, limit});
+        }
+      }
+      queue.add(new double[] {t, sim.stats().waiting()});
+    }
+
+    /** Samples taken so far (of the simulator's queue, which never misses one). */
+    int samples() {
+      return queue.size();
+    }
+
+    /** "min–max" of a worker's limit over the samples taken after the first {@code from}. */
+    String limitRange(int worker, int from) {
+      double since = queue.get(Math.min(from, queue.size() - 1))[0];
+      DoubleSummaryStatistics s = limits.get(worker).stream().filter(p -> p[0] >= since)
+          .mapToDouble(p -> p[1]).summaryStatistics();
+      return String.format(Locale.ROOT, "%.0f–%.0f", s.getMin(), s.getMax());
+    }
+
+    void plot(String title, Path file) throws IOException {
+      LinePlot plot = new LinePlot(title, "seconds since the workers started", "requests");
+      for (int i = 0; i < workers.size(); i++) {
+        plot.add("worker " + (i + 1) + " limit", limits.get(i));
+      }
+      plot.add("simulator queue (waiting)", queue).write(file);
+    }
+  }
+
   int sharing(int requests) throws Exception {
     StringBuilder rows = new StringBuilder();
     boolean ok = true;
@@ -177,35 +229,45 @@ final class ConcurrencySuite {
             c.put("worker.id", name + "-w" + i);
             workers.add(new WorkerProcess(workerJar, "512m", c, work));
           }
+          // every worker's limit and the simulator's queue, once a second from start-up on
+          LimitTrace trace = new LimitTrace(workers, sim);
           long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
           while (workers.stream().anyMatch(w -> !(w.metric("kvw_outcomes_total") > 0))
               && System.nanoTime() < deadline) {
-            Thread.sleep(250);
+            trace.sampleAfter(Duration.ofMillis(250));
           }
-          Thread.sleep(8_000); // the limits settle
+          for (int second = 0; second < 8; second++) {
+            trace.sampleAfter(Duration.ofSeconds(1)); // the limits settle
+          }
           // the simulator's own count of finished generations is the total; each worker's
           // answered records (not its error results, which cost the server nothing) its share
           long completedBefore = sim.stats().completed();
+          long windowStart = System.nanoTime();
           double[] before = workers.stream().mapToDouble(w -> w.metric("kvw_outcomes_total",
               OK)).toArray();
-          double[] errorsBefore = workers.stream().mapToDouble(w -> w.metric(
-              "kvw_outcomes_total") - w.metric("kvw_outcomes_total", OK)).toArray();
-          double[] limitSum = new double[k];
+          List<Map<String, Double>> outcomesBefore = workers.stream()
+              .map(w -> w.samples("kvw_outcomes_total")).toList();
+          int windowFrom = trace.samples();
           for (int second = 0; second < window.toSeconds(); second++) {
-            Thread.sleep(1_000);
-            for (int i = 0; i < k; i++) {
-              limitSum[i] += workers.get(i).metric("kvw_backend_limit");
-            }
+            trace.sampleAfter(Duration.ofSeconds(1));
           }
           double served = sim.stats().completed() - completedBefore;
+          // the clock, not the count of one-second pauses: scraping every worker takes time too
+          double seconds = (System.nanoTime() - windowStart) / 1e9;
           double[] delta = new double[k];
           double sum = 0;
-          double errors = 0;
+          Map<String, Double> errors = new TreeMap<>(); // by outcome label, every worker's
           for (int i = 0; i < k; i++) {
             WorkerProcess w = workers.get(i);
             delta[i] = w.metric("kvw_outcomes_total", OK) - before[i];
-            errors += w.metric("kvw_outcomes_total") - delta[i] - before[i] - errorsBefore[i];
             sum += delta[i];
+            Map<String, Double> was = outcomesBefore.get(i);
+            w.samples("kvw_outcomes_total").forEach((labels, n) -> {
+              double d = n - was.getOrDefault(labels, 0.0);
+              if (!labels.contains(OK) && d > 0) {
+                errors.merge(labels, d, Double::sum);
+              }
+            });
           }
           StringBuilder s = new StringBuilder();
           StringBuilder limits = new StringBuilder();
@@ -213,14 +275,20 @@ final class ConcurrencySuite {
           for (int i = 0; i < k; i++) {
             s.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f %%",
                 100 * delta[i] / sum));
-            limits.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f",
-                limitSum[i] / window.toSeconds()));
+            limits.append(i == 0 ? "" : " / ").append(trace.limitRange(i, windowFrom));
             min = Math.min(min, delta[i] / sum);
           }
-          double rate = served / window.toSeconds();
+          double rate = served / seconds;
           ok &= rate >= 0.95 * capacity && (k == 1 || min >= 0.25);
-          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s | %s | %.0f |%n",
-              k, rate, 100 * rate / capacity, s, limits, errors));
+          String errorCell = errors.isEmpty() ? "0" : errors.entrySet().stream()
+              .map(e -> String.format(Locale.ROOT, "%.0f `%s`", e.getValue(), e.getKey()))
+              .collect(Collectors.joining(", "));
+          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s | %s | %s |%n",
+              k, rate, 100 * rate / capacity, s, limits, errorCell));
+          if (k == 3) {
+            trace.plot("Three workers sharing one simulator: each one's adaptive limit",
+                root.resolve("docs/bench-sharing.png"));
+          }
         } finally {
           for (WorkerProcess w : workers) {
             w.kill(); // the window is measured; the rest of the backlog does not matter
@@ -239,9 +307,11 @@ final class ConcurrencySuite {
               answered in the window (`kvw_outcomes_total{outcome="ok"}`, read from each \
               worker's `/metrics`); error results in the window, which should be none.
 
-              | workers | total requests/s | of capacity | each worker's share | mean adaptive limit | error results |
+              | workers | total requests/s | of capacity | each worker's share | each worker's limit in the window (min–max) | error results |
               | --- | --- | --- | --- | --- | --- |
-              %s""", capacity, requests, window.toSeconds(), rows));
+              %s
+              ![limits of three workers sharing one simulator](docs/bench-sharing.png)
+              """, capacity, requests, window.toSeconds(), rows));
       return ok ? 0 : 1;
     }
   }

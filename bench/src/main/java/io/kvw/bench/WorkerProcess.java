@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -90,23 +91,37 @@ final class WorkerProcess implements AutoCloseable {
    * {@code outcome="ok"}; empty for all), or NaN when unreachable.
    */
   double metric(String name, String label) {
+    Map<String, Double> samples = samples(name);
+    if (samples.isEmpty()) {
+      return Double.NaN;
+    }
+    return samples.entrySet().stream().filter(e -> e.getKey().contains(label))
+        .mapToDouble(Map.Entry::getValue).sum();
+  }
+
+  /**
+   * Every sample of a Prometheus metric right now, by its labels ("" without any); empty when
+   * the worker is unreachable.
+   */
+  Map<String, Double> samples(String name) {
     try {
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(
           URI.create("http://127.0.0.1:" + httpPort + "/metrics")).timeout(Duration.ofSeconds(2))
           .build(), HttpResponse.BodyHandlers.ofString());
-      double sum = 0;
+      Map<String, Double> samples = new TreeMap<>();
       for (String line : r.body().split("\n")) {
-        boolean sample = line.startsWith(name + " ") || line.startsWith(name + "{");
-        if (sample && line.contains(label)) {
-          sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+          int space = line.lastIndexOf(' ');
+          samples.merge(line.substring(name.length(), space),
+              Double.parseDouble(line.substring(space + 1)), Double::sum);
         }
       }
-      return sum;
+      return samples;
     } catch (IOException | RuntimeException e) {
-      return Double.NaN;
+      return Map.of();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return Double.NaN;
+      return Map.of();
     }
   }
 
