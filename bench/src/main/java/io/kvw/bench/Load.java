@@ -21,10 +21,15 @@ final class Load {
     long start = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p,
         new ByteArraySerializer(), new ByteArraySerializer())) {
+      // spread evenly: unkeyed records go to partitions a whole batch at a time, and a few
+      // hundred-kilobyte batches can leave one partition with a fraction of another's backlog,
+      // which shows up as that partition's worker running dry
+      int partitions = producer.partitionsFor(topic).size();
       for (int i = 0; i < n; i++) {
         String value = "{\"id\":\"b-" + i + "\",\"prompt\":\"bench request number " + i
             + " for the worker\",\"params\":{\"max_tokens\":" + maxTokens + "}}";
-        producer.send(new ProducerRecord<>(topic, null, value.getBytes(StandardCharsets.UTF_8)));
+        producer.send(new ProducerRecord<>(topic, i % partitions, null,
+            value.getBytes(StandardCharsets.UTF_8)));
       }
       producer.flush();
     }
