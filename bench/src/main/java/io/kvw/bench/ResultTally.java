@@ -16,7 +16,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * Reads the results topic and counts: distinct request ids answered, duplicates, error
  * results, and when the answers arrived (for the steady-state rate). Also collects the time
- * the worker added on top of the backend call ({@code total_ms - backend_ms}).
+ * the worker added on top of the backend call ({@code total_ms - backend_ms}), and the part
+ * of it that is the worker's own handling, not the wait for a permit
+ * ({@code total_ms - queue_ms - backend_ms}).
  */
 final class ResultTally implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,6 +26,7 @@ final class ResultTally implements AutoCloseable {
   private final BitSet answered = new BitSet();
   private final long[] arrivalNanos;
   final Histogram addedMs = new Histogram(3_600_000L, 3);
+  final Histogram ownMs = new Histogram(3_600_000L, 3);
   int distinct;
   int duplicates;
   int errors;
@@ -60,8 +63,9 @@ final class ResultTally implements AutoCloseable {
           errors++;
         } else {
           JsonNode t = result.path("timing");
-          addedMs.recordValue(Math.max(0, t.path("total_ms").asLong()
-              - t.path("backend_ms").asLong()));
+          long added = t.path("total_ms").asLong() - t.path("backend_ms").asLong();
+          addedMs.recordValue(Math.max(0, added));
+          ownMs.recordValue(Math.max(0, added - t.path("queue_ms").asLong()));
         }
       }
       if (System.nanoTime() >= nextTick) {
