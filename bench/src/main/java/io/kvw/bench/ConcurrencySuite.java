@@ -141,8 +141,8 @@ final class ConcurrencySuite {
           **Adaptive / naive: %.1f×.** *Added latency* is `total_ms - backend_ms` of each \
           result: mostly the wait for a permit in the worker (a backlog was queued on \
           purpose). *The worker's own handling* leaves that wait out too \
-          (`total_ms - queue_ms - backend_ms`: decoding the answer and publishing the result \
-          until the broker acknowledges it). With the fixed limit the wait happens in vLLM's \
+          (`total_ms - queue_ms - backend_ms`: from the end of the call to the result built; \
+          a result cannot carry the time of its own publishing). With the fixed limit the wait happens in vLLM's \
           queue instead (counted in `backend_ms`, so not here): the second plot shows that \
           queue, which the adaptive limit keeps short while the throughput stays the same.
 
