@@ -140,7 +140,7 @@ class LimitRulesTest {
     assertThat(ServerShareLimit.builder().build().next(100, new Observation(100, 10,
         new BackendLoad(10, 0, 256), 10, 100, 3))).isEqualTo(90);
     assertThat(LatencyLimit.defaults().next(100, new Observation(100, 10, null, 10, 100, 1)))
-        .isEqualTo(90);
+        .isEqualTo(80);
   }
 
   @Test

@@ -21,9 +21,11 @@ final class SharedServerSimulation {
   private final int serviceMs;
   private final int networkMs;
   private final int windowMs;
+  private boolean reportsLoad = true;
   private final Random random = new Random(42);
 
-  private record Call(long at, int worker) {}
+  /** A call due somewhere at {@code at}, sent by {@code worker} at {@code sent}. */
+  private record Call(long at, int worker, long sent) {}
 
   SharedServerSimulation(int maxNumSeqs, int serviceMs, int networkMs, int windowMs) {
     this(maxNumSeqs, maxNumSeqs, serviceMs, networkMs, windowMs);
@@ -41,6 +43,12 @@ final class SharedServerSimulation {
     this.serviceMs = serviceMs;
     this.networkMs = networkMs;
     this.windowMs = windowMs;
+  }
+
+  /** A server that answers no {@code GetLoads}: the rules see only their calls' latency. */
+  SharedServerSimulation withoutLoadReports() {
+    reportsLoad = false;
+    return this;
   }
 
   /** What a run gave: completions per worker after the warm-up, and the limits over time. */
@@ -73,12 +81,14 @@ final class SharedServerSimulation {
     int[] inFlight = new int[workers];
     long[] completed = new long[workers];
     int[] phase = new int[workers];
+    int[] windowCalls = new int[workers];
+    long[] windowLatencyMs = new long[workers];
     for (int w = 0; w < workers; w++) {
       rule[w] = rules.get();
       phase[w] = (w * 37) % windowMs; // each worker's scheduler ticks at its own moment
     }
     ArrayDeque<Call> toServer = new ArrayDeque<>();
-    ArrayDeque<Integer> waiting = new ArrayDeque<>();
+    ArrayDeque<Call> waiting = new ArrayDeque<>();
     PriorityQueue<Call> running = new PriorityQueue<>((a, b) -> Long.compare(a.at(), b.at()));
     ArrayDeque<Call> toWorker = new ArrayDeque<>();
     long end = warmupMs + measureMs;
@@ -87,31 +97,40 @@ final class SharedServerSimulation {
       for (int w = 0; w < workers; w++) {
         while (inFlight[w] < limit[w]) { // backlog: a free permit is used at once
           inFlight[w]++;
-          toServer.addLast(new Call(now + networkMs, w));
+          toServer.addLast(new Call(now + networkMs, w, now));
         }
       }
       while (!toServer.isEmpty() && toServer.peekFirst().at() <= now) {
-        waiting.addLast(toServer.pollFirst().worker());
+        waiting.addLast(toServer.pollFirst());
       }
       while (!running.isEmpty() && running.peek().at() <= now) {
-        toWorker.addLast(new Call(now + networkMs, running.poll().worker()));
+        Call done = running.poll();
+        toWorker.addLast(new Call(now + networkMs, done.worker(), done.sent()));
       }
       while (running.size() < maxNumSeqs && !waiting.isEmpty()) {
         int jitter = (int) (serviceMs * 0.2 * (2 * random.nextDouble() - 1));
-        running.add(new Call(now + serviceMs + jitter, waiting.pollFirst()));
+        Call next = waiting.pollFirst();
+        running.add(new Call(now + serviceMs + jitter, next.worker(), next.sent()));
       }
       while (!toWorker.isEmpty() && toWorker.peekFirst().at() <= now) {
-        int w = toWorker.pollFirst().worker();
+        Call answered = toWorker.pollFirst();
+        int w = answered.worker();
         inFlight[w]--;
+        windowCalls[w]++;
+        windowLatencyMs[w] += now - answered.sent();
         if (now >= warmupMs) {
           completed[w]++;
         }
       }
-      BackendLoad load = new BackendLoad(running.size(), waiting.size(), reportedMaxRunning);
+      BackendLoad load = reportsLoad
+          ? new BackendLoad(running.size(), waiting.size(), reportedMaxRunning) : null;
       for (int w = 0; w < workers; w++) {
         if (now % windowMs == phase[w] && now > 0) {
           // a backlog waits behind the limit whenever the permits are all taken
-          Observation o = new Observation(inFlight[w], 100, load, 10, serviceMs, 0);
+          Observation o = new Observation(inFlight[w], 100, load, windowCalls[w],
+              windowCalls[w] == 0 ? 0 : (double) windowLatencyMs[w] / windowCalls[w], 0);
+          windowCalls[w] = 0;
+          windowLatencyMs[w] = 0;
           limit[w] = Math.max(1, Math.min(4096, rule[w].next(limit[w], o)));
         }
       }

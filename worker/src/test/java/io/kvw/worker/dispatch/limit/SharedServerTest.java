@@ -73,4 +73,35 @@ class SharedServerTest {
     int[] last = run.limitsEverySecond()[run.limitsEverySecond().length - 1];
     assertThat(last[0] + last[1]).isLessThanOrEqualTo((int) (150 * 1.15));
   }
+
+  @Test
+  void withoutLoadReportsTheLatencyRuleStillFillsTheServerWithABoundedQueue() {
+    SharedServerSimulation noLoads = new SharedServerSimulation(256, 690, 1, 100)
+        .withoutLoadReports();
+    SharedServerSimulation.Run run = noLoads.run(LatencyLimit::defaults, new int[] {16},
+        10_000, 30_000);
+    assertThat(run.ofCapacity()).isGreaterThanOrEqualTo(0.97);
+    int[] settled = IntStream.range(10, run.limitsEverySecond().length)
+        .map(s -> run.limitsEverySecond()[s][0]).toArray();
+    // latency may grow by half before a cut, so the limit swings above the server's slots
+    // (260 to 400 here), but it never leaves them idle and its queue stays bounded
+    assertThat(Arrays.stream(settled).min().orElseThrow()).isGreaterThanOrEqualTo(256);
+    assertThat(Arrays.stream(settled).average().orElseThrow()).isLessThanOrEqualTo(256 * 1.4);
+  }
+
+  @ParameterizedTest
+  @MethodSource("starts")
+  void withoutLoadReportsSharingWorkersKeepTheServerBusyAndNoneStarves(int[] start) {
+    // each worker judges latency against the floor it has seen itself, so shares are not
+    // equal as with the server's counts (62/20/18 % from an unequal start of three); the
+    // server stays busy and every worker gets at least half a fair share
+    SharedServerSimulation noLoads = new SharedServerSimulation(256, 690, 1, 100)
+        .withoutLoadReports();
+    SharedServerSimulation.Run run = noLoads.run(LatencyLimit::defaults, start, 20_000, 40_000);
+    assertThat(run.ofCapacity()).isGreaterThanOrEqualTo(0.95);
+    for (int w = 0; w < start.length; w++) {
+      assertThat(run.share(w)).as("worker %d's share of %d", w, start.length)
+          .isGreaterThanOrEqualTo(0.5 / start.length);
+    }
+  }
 }
