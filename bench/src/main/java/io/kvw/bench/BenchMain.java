@@ -27,7 +27,8 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: bench.jar saturation|saturation-llm|sharing|overhead|backlog [--requests N]"
+      System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
+          + "|overhead|backlog [--requests N]"
           + " | reliability [--only NAME,...]");
       System.exit(2);
     }
@@ -53,8 +54,11 @@ public final class BenchMain {
         yield new ConcurrencySuite(root, workerJar, work).saturation(
             Integer.parseInt(opts.getOrDefault("requests", "20000")));
       }
-      case "sharing" -> new ConcurrencySuite(root, workerJar, work).sharing(
-          Integer.parseInt(opts.getOrDefault("requests", "60000")));
+      case "sharing", "sharing-latency" -> {
+        ConcurrencySuite.ensureDocs(root);
+        yield new ConcurrencySuite(root, workerJar, work).sharing(
+            Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"));
+      }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
       case "reliability" -> new Reliability(root, workerJar, work).run(

@@ -49,9 +49,14 @@ final class ConcurrencySuite {
 
   /** 50 ms to first token, 10 ms per token, 64 tokens, 256 sequences: 376 requests/s. */
   private static VllmSimulator realistic() {
+    return realistic(true);
+  }
+
+  /** 50 ms to the first token, 10 ms a token, 64 tokens, 256 slots; GetLoads as asked. */
+  private static VllmSimulator realistic(boolean loadReports) {
     return VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(50))
-        .timePerOutputToken(Duration.ofMillis(10)).outputTokens(64).maxNumSeqs(256).build()
-        .start();
+        .timePerOutputToken(Duration.ofMillis(10)).outputTokens(64).maxNumSeqs(256)
+        .loadReports(loadReports).build().start();
   }
 
   private static Map<String, String> config(EmbeddedKafka kafka, VllmSimulator sim, String name,
@@ -215,12 +220,17 @@ final class ConcurrencySuite {
     }
   }
 
-  int sharing(int requests) throws Exception {
+  /**
+   * @param loadReports whether the simulator answers {@code GetLoads}; without it every worker
+   *     falls back to the latency rule (section {@code sharing-latency})
+   */
+  int sharing(int requests, boolean loadReports) throws Exception {
+    String section = loadReports ? "sharing" : "sharing-latency";
     StringBuilder rows = new StringBuilder();
     boolean ok = true;
     Duration window = Duration.ofSeconds(30);
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
-        VllmSimulator sim = realistic()) {
+        VllmSimulator sim = realistic(loadReports)) {
       double capacity = sim.capacity(64);
       for (int k = 1; k <= 3; k++) {
         String name = "share-" + k;
@@ -290,8 +300,9 @@ final class ConcurrencySuite {
           rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s | %s | %s |%n",
               k, rate, 100 * rate / capacity, s, limits, errorCell));
           if (k == 3) {
-            trace.plot("Three workers sharing one simulator: each one's adaptive limit",
-                root.resolve("docs/bench-sharing.png"));
+            trace.plot("Three workers sharing one simulator: each one's adaptive limit"
+                + (loadReports ? "" : " (no GetLoads: latency rule)"),
+                root.resolve("docs/bench-" + section + ".png"));
           }
         } finally {
           for (WorkerProcess w : workers) {
@@ -299,11 +310,12 @@ final class ConcurrencySuite {
           }
         }
       }
-      Report.write(root.resolve("BENCHMARKS.md"), "sharing",
-          "Sharing: 1, 2 and 3 worker processes on one simulator",
-          "java -jar bench/target/bench.jar sharing --requests " + requests, String.format(
-              Locale.ROOT, """
-              The realistic simulator (capacity %.0f requests/s); %d requests queued on 6 \
+      Report.write(root.resolve("BENCHMARKS.md"), section, loadReports
+          ? "Sharing: 1, 2 and 3 worker processes on one simulator"
+          : "Sharing without GetLoads: the latency fallback",
+          "java -jar bench/target/bench.jar " + section + " --requests " + requests,
+          String.format(Locale.ROOT, """
+              The realistic simulator (capacity %.0f requests/s)%s; %d requests queued on 6 \
               partitions per run, so every worker keeps a backlog; every worker adaptive with \
               defaults, in its own JVM. Measured over a %d s window that starts 8 s after the \
               last worker published its first result: total throughput (generations the \
@@ -314,8 +326,10 @@ final class ConcurrencySuite {
               | workers | total requests/s | of capacity | each worker's share | each worker's limit in the window (min–max) | error results |
               | --- | --- | --- | --- | --- | --- |
               %s
-              ![limits of three workers sharing one simulator](docs/bench-sharing.png)
-              """, capacity, requests, window.toSeconds(), rows));
+              ![limits of three workers sharing one simulator](docs/bench-%s.png)
+              """, capacity, loadReports ? "" : ", which answers `GetLoads` with UNIMPLEMENTED "
+                  + "as a server without it would, so every worker follows latency", requests,
+              window.toSeconds(), rows, section));
       return ok ? 0 : 1;
     }
   }

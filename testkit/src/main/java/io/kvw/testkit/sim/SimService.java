@@ -34,17 +34,19 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   private final String modelName;
   private final Integer outputTokens;
   private final int maxContextLength;
+  private final boolean loadReports;
   private final SimTokenizer tokenizer;
   private final SimEngine engine;
   private final Faults faults;
   private final SimStats stats;
   private final long startNanos = System.nanoTime();
 
-  SimService(String modelName, Integer outputTokens, int maxContextLength,
+  SimService(String modelName, Integer outputTokens, int maxContextLength, boolean loadReports,
       SimTokenizer tokenizer, SimEngine engine, Faults faults, SimStats stats) {
     this.modelName = modelName;
     this.outputTokens = outputTokens;
     this.maxContextLength = maxContextLength;
+    this.loadReports = loadReports;
     this.tokenizer = tokenizer;
     this.engine = engine;
     this.faults = faults;
@@ -157,6 +159,11 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
 
   @Override
   public void getLoads(GetLoadsRequest request, StreamObserver<GetLoadsResponse> out) {
+    if (!loadReports) {
+      out.onError(Status.UNIMPLEMENTED.withDescription("GetLoads is not offered")
+          .asRuntimeException());
+      return;
+    }
     int running = engine.running();
     out.onNext(GetLoadsResponse.newBuilder().setTimestamp(Instant.now().toString())
         .setVersion("sim").setDpRankCount(1)

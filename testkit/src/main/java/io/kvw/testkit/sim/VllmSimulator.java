@@ -38,8 +38,8 @@ public final class VllmSimulator implements AutoCloseable {
     this.settings = b;
     this.tokenizer = new SimTokenizer();
     this.engine = new SimEngine(b.ttft, b.tpot, b.streamInterval, b.maxNumSeqs, stats);
-    this.service = new SimService(b.modelName, b.outputTokens, b.maxContextLength, tokenizer,
-        engine, faults, stats);
+    this.service = new SimService(b.modelName, b.outputTokens, b.maxContextLength,
+        b.loadReports, tokenizer, engine, faults, stats);
     this.port = b.port;
   }
 
@@ -56,6 +56,7 @@ public final class VllmSimulator implements AutoCloseable {
     private int maxNumSeqs = 256;
     private Integer outputTokens;
     private int maxContextLength = 2048;
+    private boolean loadReports = true;
     private int port;
     private String host = "127.0.0.1";
     private java.io.File tlsCertChain;
@@ -99,6 +100,15 @@ public final class VllmSimulator implements AutoCloseable {
     /** Output length; null (default) echoes the prompt's tokens. Capped by max_tokens. */
     public Builder outputTokens(Integer n) {
       this.outputTokens = n;
+      return this;
+    }
+
+    /**
+     * Whether {@code GetLoads} answers (default); without it the call fails with UNIMPLEMENTED,
+     * as on a server that does not offer it, and the worker's limit must follow latency.
+     */
+    public Builder loadReports(boolean answer) {
+      this.loadReports = answer;
       return this;
     }
 

@@ -235,4 +235,25 @@ class VllmGrpcBackendTest {
         "vllm.target", sim.target(), "vllm.tokenizer.path", "/nope")), Duration.ofSeconds(5)))
         .hasMessageStartingWith("vllm.tokenizer.path: no tokenizer.json at /nope");
   }
+
+  @Test
+  void theServersLoadComesFromGetLoads() throws Exception {
+    connect(VllmSimulator.builder().maxNumSeqs(2).timeToFirstToken(Duration.ofSeconds(5)));
+    List<CompletableFuture<Generation>> calls = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      calls.add(backend.generate(new GenerationCall("load-" + i, prompt("busy",
+          SamplingParams.DEFAULTS), Duration.ofSeconds(30), null)));
+    }
+    await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+        assertThat(backend.load().get(5, TimeUnit.SECONDS))
+            .contains(new BackendLoad(2, 1, 2)));
+    calls.forEach(c -> c.cancel(true));
+  }
+
+  @Test
+  void aServerWithoutGetLoadsReportsNoLoadSoTheLimitFollowsLatency() throws Exception {
+    connect(VllmSimulator.builder().loadReports(false));
+    assertThat(backend.load().get(5, TimeUnit.SECONDS)).isEmpty();
+    assertThat(backend.load().get(5, TimeUnit.SECONDS)).isEmpty();
+  }
 }

@@ -1,6 +1,7 @@
 package io.kvw.worker.backend.vllm;
 
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.kvw.common.InferenceRequest;
 import io.kvw.proto.vllm.AbortRequest;
@@ -26,6 +27,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The backend for {@code vllm serve MODEL --grpc}: a few long-lived HTTP/2 channels per target
@@ -39,11 +42,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * decoding (ids are decoded once, at the end, unless partials were asked for).
  */
 public final class VllmGrpcBackend implements InferenceBackend {
+  private static final Logger LOG = LoggerFactory.getLogger(VllmGrpcBackend.class);
   private final TargetPool targets;
   private final String modelName;
   private final TokenDecoder decoder;
   private final Optional<ChatTemplate> chatTemplate;
   private final AtomicInteger nextProbe = new AtomicInteger();
+  /** Set once a target answers GetLoads with UNIMPLEMENTED: then the limit follows latency. */
+  private volatile boolean loadsUnimplemented;
 
   /** Refused calls in a row that open a target's circuit, and how long it stays open. */
   static final int BREAKER_FAILURES = 5;
@@ -165,6 +171,9 @@ public final class VllmGrpcBackend implements InferenceBackend {
 
   @Override
   public CompletableFuture<Optional<BackendLoad>> load() {
+    if (loadsUnimplemented) {
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
     List<CompletableFuture<GetLoadsResponse>> calls = new ArrayList<>();
     for (TargetPool.Target t : targets.all()) {
       CompletableFuture<GetLoadsResponse> f = new CompletableFuture<>();
@@ -184,7 +193,13 @@ public final class VllmGrpcBackend implements InferenceBackend {
         }
       }
       return Optional.of(new BackendLoad(running, waiting, max));
-    }).exceptionally(e -> Optional.empty());
+    }).exceptionally(e -> {
+      if (Status.fromThrowable(e).getCode() == Status.Code.UNIMPLEMENTED && !loadsUnimplemented) {
+        loadsUnimplemented = true; // asked every 100 ms otherwise, for an answer that won't come
+        LOG.info("vLLM does not offer GetLoads: the adaptive limit follows latency instead");
+      }
+      return Optional.empty();
+    });
   }
 
   @Override
