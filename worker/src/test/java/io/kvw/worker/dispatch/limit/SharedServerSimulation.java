@@ -75,6 +75,12 @@ final class SharedServerSimulation {
    * {@code warmupMs + measureMs}; completions are counted over the last {@code measureMs}.
    */
   Run run(Supplier<LimitRule> rules, int[] startLimits, long warmupMs, long measureMs) {
+    return run(rules, startLimits, new long[startLimits.length], warmupMs, measureMs);
+  }
+
+  /** The same, with worker {@code w} joining (sending its first call) at {@code joinAtMs[w]}. */
+  Run run(Supplier<LimitRule> rules, int[] startLimits, long[] joinAtMs, long warmupMs,
+      long measureMs) {
     int workers = startLimits.length;
     LimitRule[] rule = new LimitRule[workers];
     int[] limit = startLimits.clone();
@@ -95,7 +101,7 @@ final class SharedServerSimulation {
     int[][] limits = new int[(int) (end / 1000)][];
     for (long now = 0; now < end; now++) {
       for (int w = 0; w < workers; w++) {
-        while (inFlight[w] < limit[w]) { // backlog: a free permit is used at once
+        while (now >= joinAtMs[w] && inFlight[w] < limit[w]) { // a backlog uses every permit
           inFlight[w]++;
           toServer.addLast(new Call(now + networkMs, w, now));
         }
@@ -125,7 +131,7 @@ final class SharedServerSimulation {
       BackendLoad load = reportsLoad
           ? new BackendLoad(running.size(), waiting.size(), reportedMaxRunning) : null;
       for (int w = 0; w < workers; w++) {
-        if (now % windowMs == phase[w] && now > 0) {
+        if (now % windowMs == phase[w] && now > joinAtMs[w]) {
           // a backlog waits behind the limit whenever the permits are all taken
           Observation o = new Observation(inFlight[w], 100, load, windowCalls[w],
               windowCalls[w] == 0 ? 0 : (double) windowLatencyMs[w] / windowCalls[w], 0);
