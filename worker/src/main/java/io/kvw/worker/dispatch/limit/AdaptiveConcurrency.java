@@ -8,6 +8,7 @@ import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Moves the dispatcher's concurrency limit every window: asks the backend for its load, feeds
@@ -23,6 +24,7 @@ public final class AdaptiveConcurrency implements AutoCloseable {
   private final int max;
   private final CallWindow window;
   private final ScheduledFuture<?> task;
+  private final AtomicBoolean reading = new AtomicBoolean();
 
   public AdaptiveConcurrency(InferenceBackend backend, ConcurrencyLimiter limiter,
       CallWindow window, int min, int max, Duration every, ScheduledExecutorService scheduler) {
@@ -38,7 +40,18 @@ public final class AdaptiveConcurrency implements AutoCloseable {
   }
 
   private void adjust() {
-    backend.load().thenAccept(this::apply);
+    // one reading at a time: a slow GetLoads (up to its 1 s deadline) must not have two
+    // windows applied at once, or applied out of order
+    if (!reading.compareAndSet(false, true)) {
+      return;
+    }
+    backend.load().whenComplete((load, e) -> {
+      try {
+        apply(e == null ? load : Optional.empty());
+      } finally {
+        reading.set(false);
+      }
+    });
   }
 
   /** One window's step; public for tests that drive it by hand. */
