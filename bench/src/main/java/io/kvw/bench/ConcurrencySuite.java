@@ -52,7 +52,7 @@ final class ConcurrencySuite {
     return realistic(true);
   }
 
-  /** 50 ms to the first token, 10 ms a token, 64 tokens, 256 slots; GetLoads as asked. */
+  /** The same, answering {@code GetLoads} or not. */
   private static VllmSimulator realistic(boolean loadReports) {
     return VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(50))
         .timePerOutputToken(Duration.ofMillis(10)).outputTokens(64).maxNumSeqs(256)
@@ -147,9 +147,10 @@ final class ConcurrencySuite {
           result: mostly the wait for a permit in the worker (a backlog was queued on \
           purpose). *The worker's own handling* leaves that wait out too \
           (`total_ms - queue_ms - backend_ms`: from the end of the call to the result built; \
-          a result cannot carry the time of its own publishing). With the fixed limit the wait happens in vLLM's \
-          queue instead (counted in `backend_ms`, so not here): the second plot shows that \
-          queue, which the adaptive limit keeps short while the throughput stays the same.
+          a result cannot carry the time of its own publishing). With the fixed limit the \
+          wait happens in vLLM's queue instead (counted in `backend_ms`, so not here): the \
+          second plot shows that queue, which the adaptive limit keeps short while the \
+          throughput stays the same.
 
           ![throughput](docs/bench-throughput.png)
           ![queue](docs/bench-queue.png)
@@ -165,11 +166,6 @@ final class ConcurrencySuite {
     }
   }
 
-  /**
-   * Shares are measured over a fixed window once every worker has joined and warmed up, while
-   * every one of them still has a backlog on its partitions: outside that window a worker's
-   * count says more about how Kafka spread the partitions than about the limit.
-   */
   private static final String OK = "outcome=\"ok\"";
 
   /** Each worker's limit and the simulator's waiting queue over time, from start-up on. */
@@ -221,6 +217,10 @@ final class ConcurrencySuite {
   }
 
   /**
+   * Shares are measured over a fixed window once every worker has joined and warmed up, while
+   * every one of them still has a backlog on its partitions: outside that window a worker's
+   * count says more about how Kafka spread the partitions than about the limit.
+   *
    * @param loadReports whether the simulator answers {@code GetLoads}; without it every worker
    *     falls back to the latency rule (section {@code sharing-latency})
    */

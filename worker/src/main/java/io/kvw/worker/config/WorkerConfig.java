@@ -98,8 +98,9 @@ public final class WorkerConfig {
 
   public static final ConfigKey<Concurrency> CONCURRENCY = ConfigKey.of("worker.concurrency",
       "adaptive", "`adaptive`: each worker takes its share of what vLLM can run (`GetLoads`), or "
-          + "follows latency when the server reports no load, between 1 and `worker.max-in-flight`; `fixed`: always "
-          + "`worker.max-in-flight`.", Parsers.oneOf(Concurrency.class));
+          + "follows latency when the server reports no load, between 1 and "
+          + "`worker.max-in-flight`; `fixed`: always `worker.max-in-flight`.",
+      Parsers.oneOf(Concurrency.class));
   public static final ConfigKey<Integer> MAX_BUFFERED = ConfigKey.of("worker.max-buffered",
       null, "Records held between poll and outcome; above it intake pauses its partitions "
           + "(and keeps polling). Default: 4 × `worker.max-in-flight`.",
