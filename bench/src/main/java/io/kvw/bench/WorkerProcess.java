@@ -49,6 +49,10 @@ final class WorkerProcess implements AutoCloseable {
     cmd.addAll(List.of("-jar", workerJar.toString(), "run", "--config", props.toString()));
     this.process = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(log.toFile()).start();
+    // a bench stopped with Ctrl-C or kill must not leave its workers running (they would load
+    // the machine under the next run)
+    Process child = process;
+    Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly, "kill-worker"));
     scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 500, TimeUnit.MILLISECONDS);
   }
 
