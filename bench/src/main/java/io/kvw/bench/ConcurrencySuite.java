@@ -257,8 +257,6 @@ final class ConcurrencySuite {
           // answered records (not its error results, which cost the server nothing) its share
           long completedBefore = sim.stats().completed();
           long windowStart = System.nanoTime();
-          double[] before = workers.stream().mapToDouble(w -> w.metric("kvw_outcomes_total",
-              OK)).toArray();
           List<Map<String, Double>> outcomesBefore = workers.stream()
               .map(w -> w.samples("kvw_outcomes_total")).toList();
           int windowFrom = trace.samples();
@@ -272,16 +270,17 @@ final class ConcurrencySuite {
           double sum = 0;
           Map<String, Double> errors = new TreeMap<>(); // by outcome label, every worker's
           for (int i = 0; i < k; i++) {
-            WorkerProcess w = workers.get(i);
-            delta[i] = w.metric("kvw_outcomes_total", OK) - before[i];
-            sum += delta[i];
             Map<String, Double> was = outcomesBefore.get(i);
-            w.samples("kvw_outcomes_total").forEach((labels, n) -> {
-              double d = n - was.getOrDefault(labels, 0.0);
-              if (!labels.contains(OK) && d > 0) {
-                errors.merge(labels, d, Double::sum);
+            for (Map.Entry<String, Double> e : workers.get(i).samples("kvw_outcomes_total")
+                .entrySet()) {
+              double d = e.getValue() - was.getOrDefault(e.getKey(), 0.0);
+              if (e.getKey().contains(OK)) {
+                delta[i] += d;
+              } else if (d > 0) {
+                errors.merge(e.getKey(), d, Double::sum);
               }
-            });
+            }
+            sum += delta[i];
           }
           StringBuilder s = new StringBuilder();
           StringBuilder limits = new StringBuilder();

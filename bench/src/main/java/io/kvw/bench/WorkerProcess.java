@@ -87,20 +87,9 @@ final class WorkerProcess implements AutoCloseable {
 
   /** The sum of every sample of a Prometheus metric right now, or NaN when unreachable. */
   double metric(String name) {
-    return metric(name, "");
-  }
-
-  /**
-   * The sum of the samples of a Prometheus metric whose labels contain {@code label} (e.g.
-   * {@code outcome="ok"}; empty for all), or NaN when unreachable.
-   */
-  double metric(String name, String label) {
     Map<String, Double> samples = samples(name);
-    if (samples.isEmpty()) {
-      return Double.NaN;
-    }
-    return samples.entrySet().stream().filter(e -> e.getKey().contains(label))
-        .mapToDouble(Map.Entry::getValue).sum();
+    return samples.isEmpty() ? Double.NaN
+        : samples.values().stream().mapToDouble(Double::doubleValue).sum();
   }
 
   /**

@@ -4,10 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kvw.testkit.sim.VllmSimulator;
 import io.kvw.worker.backend.VllmBackendFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +13,6 @@ import org.junit.jupiter.api.Test;
 
 /** What an operator scrapes from {@code /metrics} after a run, read as Prometheus would. */
 class MetricsTest {
-  private final HttpClient http = HttpClient.newHttpClient();
-
   /** The sum of a metric's samples whose labels contain {@code label}. */
   private static double sample(String body, String name, String label) {
     double sum = 0;
@@ -50,9 +44,7 @@ class MetricsTest {
           "worker.max-in-flight", "128")), new VllmBackendFactory());
           PipelineHarness.Reader reader = h.reader()) {
         reader.readUntil(() -> reader.count(h.results) >= n + 1, Duration.ofSeconds(60));
-        String body = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
-            + worker.httpPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString())
-            .body();
+        String body = PipelineHarness.get(worker, "/metrics").body();
 
         assertThat(sample(body, "kvw_outcomes_total", "outcome=\"ok\"")).isEqualTo(n);
         assertThat(sample(body, "kvw_outcomes_total", "outcome=\"invalid_request\""))

@@ -6,10 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.kvw.common.InferenceResult;
 import io.kvw.testkit.sim.VllmSimulator;
 import io.kvw.worker.backend.VllmBackendFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,11 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /** An outage is not a poison record (DESIGN.md, promise 5). */
 class OutageTest {
-  private final HttpClient http = HttpClient.newHttpClient();
-
   private int ready(Worker worker) throws Exception {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.httpPort()
-        + "/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    return PipelineHarness.get(worker, "/health/ready").statusCode();
   }
 
   @Test

@@ -4,6 +4,11 @@ import io.kvw.common.InferenceResult;
 import io.kvw.common.ResultCodec;
 import io.kvw.testkit.kafka.EmbeddedKafka;
 import io.kvw.worker.config.WorkerConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -85,6 +90,15 @@ final class PipelineHarness {
     m.put("kafka.heartbeat.interval.ms", "1000");
     m.putAll(overrides);
     return WorkerConfig.of(m);
+  }
+
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  /** GET on the worker's own HTTP endpoint ({@code /metrics}, {@code /health/ready}, ...). */
+  static HttpResponse<String> get(Worker worker, String path)
+      throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + worker.httpPort()
+        + path)).build(), HttpResponse.BodyHandlers.ofString());
   }
 
   static String request(String id, String prompt, String extra) {
