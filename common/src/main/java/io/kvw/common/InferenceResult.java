@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * A result or an error result (CONTRACT.md, "Result"). An error result has {@code error} set
- * and {@code outputs}, {@code usage} and {@code timing} null.
+ * and {@code outputs}, {@code usage} and {@code timing} null. {@code promptLogprobs} is set
+ * only when the request asked for {@code prompt_logprobs}.
  */
 public record InferenceResult(
     String id,
@@ -16,17 +17,30 @@ public record InferenceResult(
     int attempts,
     JsonNode metadata,
     RecordSource source,
-    ErrorInfo error) {
+    ErrorInfo error,
+    List<TokenLogprob> promptLogprobs) {
 
   public static InferenceResult success(String id, String model, List<Output> outputs,
       Usage usage, Timing timing, int attempts, JsonNode metadata, RecordSource source) {
+    return success(id, model, outputs, usage, timing, attempts, metadata, source, null);
+  }
+
+  /**
+   * A result with the prompt's log probabilities: one entry per prompt token, the first null
+   * (nothing precedes it), or null when the request did not ask for them.
+   */
+  public static InferenceResult success(String id, String model, List<Output> outputs,
+      Usage usage, Timing timing, int attempts, JsonNode metadata, RecordSource source,
+      List<TokenLogprob> promptLogprobs) {
     return new InferenceResult(id, model, List.copyOf(outputs), usage, timing, attempts,
-        metadata, source, null);
+        metadata, source, null, promptLogprobs == null ? null
+            : java.util.Collections.unmodifiableList(new java.util.ArrayList<>(promptLogprobs)));
   }
 
   public static InferenceResult failure(String id, String model, ErrorInfo error, int attempts,
       JsonNode metadata, RecordSource source) {
-    return new InferenceResult(id, model, null, null, null, attempts, metadata, source, error);
+    return new InferenceResult(id, model, null, null, null, attempts, metadata, source, error,
+        null);
   }
 
   public boolean isError() {

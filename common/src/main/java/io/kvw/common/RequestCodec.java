@@ -37,7 +37,7 @@ public final class RequestCodec {
 
   private final RequestLimits limits;
   private final ObjectReader reader;
-  private final ObjectMapper writer = new ObjectMapper();
+  private final ParamsDecoder paramsDecoder;
 
   public RequestCodec(RequestLimits limits) {
     this.limits = limits;
@@ -54,10 +54,11 @@ public final class RequestCodec {
         .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
         .disable(JsonParser.Feature.INCLUDE_SOURCE_IN_LOCATION);
     this.reader = mapper.reader();
+    this.paramsDecoder = new ParamsDecoder(limits);
   }
 
   /** A field broke a rule; carries the message for the error result. */
-  private static final class Invalid extends Exception {
+  static final class Invalid extends Exception {
     Invalid(String message) {
       super(message, null, false, false);
     }
@@ -149,7 +150,7 @@ public final class RequestCodec {
     } else {
       messages = messages(messagesNode);
     }
-    SamplingParams params = params(present(root.get("params")));
+    SamplingParams params = paramsDecoder.decode(present(root.get("params")));
     Instant deadline = deadline(root, timestampMs);
     JsonNode streamNode = present(root.get("stream"));
     if (streamNode != null && !streamNode.isBoolean()) {
@@ -193,81 +194,7 @@ public final class RequestCodec {
     return List.copyOf(out);
   }
 
-  private SamplingParams params(JsonNode p) throws Invalid {
-    if (p == null) {
-      return SamplingParams.DEFAULTS;
-    }
-    if (!p.isObject()) {
-      throw new Invalid("params must be a JSON object, got " + kind(p));
-    }
-    Integer maxTokens = integer(p, "max_tokens", 1, limits.maxTokens());
-    Double temperature = number(p, "temperature", 0, Double.MAX_VALUE, true, true);
-    Double topP = number(p, "top_p", 0, 1, false, true);
-    Integer topK = integer(p, "top_k", -1, Integer.MAX_VALUE);
-    Double minP = number(p, "min_p", 0, 1, true, true);
-    List<String> stop = stop(present(p.get("stop")));
-    Integer seed = integer(p, "seed", Integer.MIN_VALUE, Integer.MAX_VALUE);
-    Integer n = integer(p, "n", 1, limits.maxSamples());
-    Double presence = number(p, "presence_penalty", -2, 2, true, true);
-    Double frequency = number(p, "frequency_penalty", -2, 2, true, true);
-    Double repetition = number(p, "repetition_penalty", 0, 2, false, true);
-    Boolean ignoreEos = bool(p, "ignore_eos");
-    String jsonSchema = null;
-    JsonNode schema = present(p.get("json_schema"));
-    if (schema != null) {
-      if (schema.isObject()) {
-        try {
-          jsonSchema = writer.writeValueAsString(schema);
-        } catch (JsonProcessingException e) {
-          throw new Invalid("params.json_schema cannot be serialised");
-        }
-      } else if (schema.isTextual() && !schema.textValue().isBlank()) {
-        jsonSchema = schema.textValue();
-      } else {
-        throw new Invalid("params.json_schema must be a JSON object or a non-empty string");
-      }
-    }
-    String regex = optionalText(p, "regex", "params.regex");
-    if (regex != null && regex.isEmpty()) {
-      throw new Invalid("params.regex must not be empty");
-    }
-    List<String> choice = null;
-    JsonNode choiceNode = present(p.get("choice"));
-    if (choiceNode != null) {
-      choice = strings(choiceNode, "params.choice", Integer.MAX_VALUE);
-      if (choice.isEmpty()) {
-        throw new Invalid("params.choice must list at least one string");
-      }
-    }
-    int constraints = (jsonSchema != null ? 1 : 0) + (regex != null ? 1 : 0)
-        + (choice != null ? 1 : 0);
-    if (constraints > 1) {
-      throw new Invalid("params may set at most one of json_schema, regex, choice");
-    }
-    return new SamplingParams(maxTokens, temperature, topP, topK, minP, stop, seed, n, presence,
-        frequency, repetition, ignoreEos, jsonSchema, regex, choice);
-  }
-
-  private List<String> stop(JsonNode node) throws Invalid {
-    if (node == null) {
-      return List.of();
-    }
-    if (node.isTextual()) {
-      if (node.textValue().isEmpty()) {
-        throw new Invalid("params.stop must not be an empty string");
-      }
-      return List.of(node.textValue());
-    }
-    List<String> out = strings(node, "params.stop", limits.maxStopSequences());
-    for (String s : out) {
-      if (s.isEmpty()) {
-        throw new Invalid("params.stop must not contain an empty string");
-      }
-    }
-    return out;
-  }
-
-  private static List<String> strings(JsonNode node, String field, int max) throws Invalid {
+  static List<String> strings(JsonNode node, String field, int max) throws Invalid {
     if (!node.isArray()) {
       throw new Invalid(field + " must be an array of strings, got " + kind(node));
     }
@@ -311,7 +238,7 @@ public final class RequestCodec {
     return deadline;
   }
 
-  private static Integer integer(JsonNode p, String name, long min, long max) throws Invalid {
+  static Integer integer(JsonNode p, String name, long min, long max) throws Invalid {
     JsonNode v = present(p.get(name));
     if (v == null) {
       return null;
@@ -324,7 +251,7 @@ public final class RequestCodec {
     return v.intValue();
   }
 
-  private static Double number(JsonNode p, String name, double min, double max,
+  static Double number(JsonNode p, String name, double min, double max,
       boolean minInclusive, boolean maxInclusive) throws Invalid {
     JsonNode v = present(p.get(name));
     if (v == null) {
@@ -342,7 +269,7 @@ public final class RequestCodec {
     return d;
   }
 
-  private static Boolean bool(JsonNode p, String name) throws Invalid {
+  static Boolean bool(JsonNode p, String name) throws Invalid {
     JsonNode v = present(p.get(name));
     if (v == null) {
       return null;
@@ -353,11 +280,11 @@ public final class RequestCodec {
     return v.booleanValue();
   }
 
-  private static String optionalText(JsonNode o, String name) throws Invalid {
+  static String optionalText(JsonNode o, String name) throws Invalid {
     return optionalText(o, name, name);
   }
 
-  private static String optionalText(JsonNode o, String name, String label) throws Invalid {
+  static String optionalText(JsonNode o, String name, String label) throws Invalid {
     JsonNode v = present(o.get(name));
     if (v == null) {
       return null;
@@ -369,11 +296,11 @@ public final class RequestCodec {
   }
 
   /** A JSON null counts as absent. */
-  private static JsonNode present(JsonNode n) {
+  static JsonNode present(JsonNode n) {
     return n == null || n.isNull() ? null : n;
   }
 
-  private static String kind(JsonNode n) {
+  static String kind(JsonNode n) {
     return switch (n.getNodeType()) {
       case ARRAY -> "an array";
       case OBJECT -> "an object";
@@ -386,7 +313,7 @@ public final class RequestCodec {
   }
 
   /** Numbers and booleans are shown; strings only by their kind (they may be user text). */
-  private static String describe(JsonNode v) {
+  static String describe(JsonNode v) {
     return v.isNumber() || v.isBoolean() ? v.toString() : kind(v);
   }
 

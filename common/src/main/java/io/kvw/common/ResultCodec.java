@@ -43,9 +43,18 @@ public final class ResultCodec {
           g.writeNumberField("index", o.index());
           g.writeStringField("text", o.text());
           g.writeStringField("finish_reason", o.finishReason());
+          writeMatchedStop(g, o.matchedStop());
+          if (o.logprobs() != null) {
+            g.writeObjectFieldStart("logprobs");
+            writeLogprobs(g, "content", o.logprobs());
+            g.writeEndObject();
+          }
           g.writeEndObject();
         }
         g.writeEndArray();
+        if (r.promptLogprobs() != null) {
+          writeLogprobs(g, "prompt_logprobs", r.promptLogprobs());
+        }
         if (r.usage() != null) {
           g.writeObjectFieldStart("usage");
           g.writeNumberField("prompt_tokens", r.usage().promptTokens());
@@ -79,6 +88,78 @@ public final class ResultCodec {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  private static void writeMatchedStop(JsonGenerator g, MatchedStop m) throws IOException {
+    if (m == null) {
+      g.writeNullField("matched_stop");
+    } else if (m.tokenId() != null) {
+      g.writeNumberField("matched_stop", m.tokenId());
+    } else {
+      g.writeStringField("matched_stop", m.text());
+    }
+  }
+
+  /** OpenAI's chat {@code logprobs.content} entries; a null entry is written as null. */
+  private static void writeLogprobs(JsonGenerator g, String field, List<TokenLogprob> entries)
+      throws IOException {
+    g.writeArrayFieldStart(field);
+    for (TokenLogprob t : entries) {
+      if (t == null) {
+        g.writeNull();
+        continue;
+      }
+      writeToken(g, t);
+      g.writeArrayFieldStart("top_logprobs");
+      for (TokenLogprob alt : t.topLogprobs()) {
+        writeToken(g, alt);
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+  }
+
+  /** Opens a token's object and writes token, logprob and bytes; the caller closes it. */
+  private static void writeToken(JsonGenerator g, TokenLogprob t) throws IOException {
+    g.writeStartObject();
+    g.writeStringField("token", t.token());
+    g.writeNumberField("logprob", t.logprob());
+    g.writeArrayFieldStart("bytes");
+    for (byte b : t.bytes()) {
+      g.writeNumber(b & 0xFF);
+    }
+    g.writeEndArray();
+  }
+
+  private static List<TokenLogprob> readLogprobs(JsonNode array) {
+    if (array == null || !array.isArray()) {
+      return null;
+    }
+    List<TokenLogprob> out = new ArrayList<>(array.size());
+    for (JsonNode t : array) {
+      if (t.isNull()) {
+        out.add(null);
+        continue;
+      }
+      List<TokenLogprob> top = new ArrayList<>();
+      for (JsonNode alt : t.path("top_logprobs")) {
+        top.add(new TokenLogprob(alt.path("token").asText(), (float) alt.path("logprob")
+            .asDouble(), null));
+      }
+      out.add(new TokenLogprob(t.path("token").asText(), (float) t.path("logprob").asDouble(),
+          top));
+    }
+    return out;
+  }
+
+  private static MatchedStop readMatchedStop(JsonNode m) {
+    if (m == null || m.isNull()) {
+      return null;
+    }
+    return m.isIntegralNumber() ? MatchedStop.token(m.intValue()) : MatchedStop.string(
+        m.asText());
   }
 
   /**
@@ -123,7 +204,8 @@ public final class ResultCodec {
     List<Output> outputs = new ArrayList<>();
     for (JsonNode o : n.path("outputs")) {
       outputs.add(new Output(o.path("index").asInt(), o.path("text").asText(),
-          o.path("finish_reason").asText()));
+          o.path("finish_reason").asText(), readMatchedStop(o.get("matched_stop")),
+          readLogprobs(o.path("logprobs").get("content"))));
     }
     JsonNode u = n.path("usage");
     JsonNode t = n.path("timing");
@@ -132,6 +214,6 @@ public final class ResultCodec {
             u.path("cached_tokens").asInt()),
         new Timing(t.path("queue_ms").asLong(), t.path("ttft_ms").asLong(),
             t.path("backend_ms").asLong(), t.path("total_ms").asLong()),
-        attempts, metadata, source);
+        attempts, metadata, source, readLogprobs(n.get("prompt_logprobs")));
   }
 }

@@ -66,6 +66,37 @@ class RequestCodecTest {
   }
 
   @Test
+  void theProtocolsOtherParamsAreDecoded() {
+    SamplingParams p = accepted("""
+        {"prompt":"a","params":{"logprobs":0,"prompt_logprobs":3,"stop_token_ids":[7,9],
+         "min_tokens":2,"logit_bias":{"5":-100,"17":2.5},"include_stop_str_in_output":true,
+         "truncate_prompt_tokens":-1,"skip_special_tokens":false,
+         "structural_tag":{"type":"x"}}}""").params();
+    assertThat(p.logprobs()).isZero();
+    assertThat(p.promptLogprobs()).isEqualTo(3);
+    assertThat(p.stopTokenIds()).containsExactly(7, 9);
+    assertThat(p.minTokens()).isEqualTo(2);
+    assertThat(p.logitBias()).containsEntry(5, -100.0).containsEntry(17, 2.5).hasSize(2);
+    assertThat(p.includeStopStrInOutput()).isTrue();
+    assertThat(p.truncatePromptTokens()).isEqualTo(-1);
+    assertThat(p.skipsSpecialTokens()).isFalse();
+    assertThat(p.structuralTag()).isEqualTo("{\"type\":\"x\"}");
+    assertThat(accepted("{\"prompt\":\"a\",\"params\":{\"grammar\":\"root ::= x\"}}")
+        .params().grammar()).isEqualTo("root ::= x");
+    assertThat(accepted("{\"prompt\":\"a\",\"params\":{\"json_object\":true}}").params()
+        .jsonObject()).isTrue();
+    // json_object false asks for nothing, so it may stand beside another constraint
+    SamplingParams both = accepted(
+        "{\"prompt\":\"a\",\"params\":{\"json_object\":false,\"regex\":\"x\"}}").params();
+    assertThat(both.jsonObject()).isNull();
+    assertThat(both.regex()).isEqualTo("x");
+    SamplingParams none = accepted("{\"prompt\":\"a\"}").params();
+    assertThat(none.logprobs()).isNull();
+    assertThat(none.skipsSpecialTokens()).isTrue();
+    assertThat(none.stopTokenIds()).isEmpty();
+  }
+
+  @Test
   void aRequestWithoutIdIsNamedAfterItsRecord() {
     assertThat(accepted("{\"prompt\":\"hi\"}").id()).isEqualTo("inference.requests-2-77");
   }
@@ -150,7 +181,33 @@ class RequestCodecTest {
         Arguments.of("{\"prompt\":\"a\",\"params\":{\"ignore_eos\":\"yes\"}}",
             "params.ignore_eos must be true or false"),
         Arguments.of("{\"prompt\":\"a\",\"params\":{\"regex\":\"a\",\"choice\":[\"b\"]}}",
-            "at most one of json_schema, regex, choice"),
+            "at most one of json_schema, regex, choice, grammar, json_object, structural_tag;"
+                + " got regex, choice"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"grammar\":\"root ::= x\","
+            + "\"json_object\":true}}", "got grammar, json_object"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"grammar\":\"\"}}",
+            "params.grammar must not be empty"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"structural_tag\":7}}",
+            "params.structural_tag must be a JSON object or a non-empty string"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"logprobs\":21}}",
+            "params.logprobs must be a whole number from 0 to 20, got 21"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"logprobs\":-1}}", "params.logprobs"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"prompt_logprobs\":true}}",
+            "params.prompt_logprobs"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"stop_token_ids\":[-1]}}",
+            "params.stop_token_ids must hold token ids"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"stop_token_ids\":5}}",
+            "params.stop_token_ids must be an array"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"min_tokens\":9,\"max_tokens\":8}}",
+            "params.min_tokens (9) must not exceed max_tokens (8)"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"logit_bias\":{\"x\":1}}}",
+            "params.logit_bias keys must be token ids"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"logit_bias\":{\"5\":101}}}",
+            "params.logit_bias values must be numbers in [-100, 100], got 101"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"truncate_prompt_tokens\":0}}",
+            "params.truncate_prompt_tokens must be -1"),
+        Arguments.of("{\"prompt\":\"a\",\"params\":{\"skip_special_tokens\":1}}",
+            "params.skip_special_tokens must be true or false"),
         Arguments.of("{\"prompt\":\"a\",\"params\":{\"choice\":[]}}", "params.choice"),
         Arguments.of("{\"prompt\":\"a\",\"params\":{\"json_schema\":5}}", "params.json_schema"),
         Arguments.of("{\"prompt\":\"a\",\"ttl_ms\":0}", "ttl_ms must be a positive"),

@@ -36,6 +36,37 @@ class ResultCodecTest {
   }
 
   @Test
+  void logprobsAndMatchedStopsAreWrittenLikeOpenAisAndReadBack() throws Exception {
+    TokenLogprob alt = new TokenLogprob(" mond", -1.25f, null);
+    TokenLogprob chosen = new TokenLogprob(" monde", -0.125f, List.of(
+        new TokenLogprob(" monde", -0.125f, null), alt));
+    InferenceResult r = InferenceResult.success("req-1", "m", List.of(
+        new Output(0, "le monde", "stop", MatchedStop.string("!"), List.of(chosen)),
+        new Output(1, "le", "stop", MatchedStop.token(7), null),
+        new Output(2, "le mo", "length")),
+        new Usage(3, 4, 0), new Timing(1, 2, 3, 4), 1, null, source,
+        java.util.Arrays.asList(null, new TokenLogprob("é", -2.5f, List.of())));
+    JsonNode n = json.readTree(codec.encode(r));
+    JsonNode first = n.get("outputs").get(0);
+    assertThat(first.get("matched_stop").asText()).isEqualTo("!");
+    JsonNode content = first.get("logprobs").get("content").get(0);
+    assertThat(content.get("token").asText()).isEqualTo(" monde");
+    assertThat(content.get("logprob").floatValue()).isEqualTo(-0.125f);
+    assertThat(content.get("bytes").toString()).isEqualTo("[32,109,111,110,100,101]");
+    assertThat(content.get("top_logprobs").get(1).get("token").asText()).isEqualTo(" mond");
+    assertThat(content.get("top_logprobs").get(1).has("top_logprobs")).isFalse();
+    assertThat(n.get("outputs").get(1).get("matched_stop").intValue()).isEqualTo(7);
+    assertThat(n.get("outputs").get(1).has("logprobs")).isFalse();
+    assertThat(n.get("outputs").get(2).get("matched_stop").isNull()).isTrue();
+    assertThat(n.get("prompt_logprobs").get(0).isNull()).isTrue();
+    assertThat(n.get("prompt_logprobs").get(1).get("bytes").toString())
+        .isEqualTo("[195,169]");
+    InferenceResult back = codec.decode(codec.encode(r));
+    assertThat(back.outputs()).isEqualTo(r.outputs());
+    assertThat(back.promptLogprobs()).isEqualTo(r.promptLogprobs());
+  }
+
+  @Test
   void anErrorResultHasTheErrorAndNoOutputs() throws Exception {
     InferenceResult r = InferenceResult.failure("req-7", null,
         new ErrorInfo(ErrorType.RETRIES_EXHAUSTED, "gave up"), 3, null, source);
