@@ -1,13 +1,21 @@
 #!/usr/bin/env python3
 """Trains a small byte-level BPE tokenizer (GPT-2 style) and writes it in Hugging Face's
-tokenizer.json format, with a tokenizer_config.json holding a ChatML chat template.
+tokenizer.json format, with a tokenizer_config.json holding a chat template.
 
 The vLLM simulator serves these files through GetTokenizer, and the worker decodes with them
 through DJL's Hugging Face tokenizers binding: a real tokenizer.json, small enough to commit,
 made without downloading a model. Deterministic: same corpus, same output.
 
+Two variants share the trained vocabulary and differ in their special tokens:
+- chatml (default): Qwen-like, ChatML template, no BOS (the post-processor adds nothing);
+- llama3: Llama-3-like, its post-processor adds <|begin_of_text|> to every encoded text and
+  its template writes {{ bos_token }} itself, so a chat must be tokenized without special
+  tokens to get one BOS (what vLLM's chat path does).
+
     python3 testkit/tools/make_tokenizer.py testkit/tools/corpus.txt \
         testkit/src/main/resources/io/kvw/testkit/sim/tokenizer
+    python3 testkit/tools/make_tokenizer.py testkit/tools/corpus.txt \
+        testkit/src/main/resources/io/kvw/testkit/sim/tokenizer-llama3 --variant llama3
 """
 import collections
 import json
@@ -19,7 +27,11 @@ MERGES = 3000
 # like Hugging Face's BpeTrainer default: a pair seen once may still merge, so the small
 # corpus yields a few thousand merges (rare words end up whole; any text still encodes)
 MIN_FREQUENCY = 1
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+SPECIALS = {
+    "chatml": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+    "llama3": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>",
+               "<|end_header_id|>", "<|eot_id|>"],
+}
 # GPT-2's split, which the ByteLevel pre-tokenizer applies too; Python's re has no \p{L} or
 # \p{N}, so letters are [^\W\d_] (word characters that are not digits or "_") and numbers \d
 PRETOKEN = re.compile(
@@ -30,6 +42,19 @@ CHAT_TEMPLATE = (
     "{% endfor %}"
     "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 )
+# Llama 3's own template (without the date and tools preamble of 3.1+): the BOS comes from
+# the template, before the first message
+LLAMA3_TEMPLATE = (
+    "{% set loop_messages = messages %}{% for message in loop_messages %}"
+    "{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'"
+    " + message['content'] | trim + '<|eot_id|>' %}"
+    "{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
+    "{{ content }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}"
+    "{% endif %}"
+)
+BYTE_LEVEL_POST = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
+                   "use_regex": True}
 
 
 def bytes_to_unicode():
@@ -82,10 +107,37 @@ def train(text):
     return vocab, merges
 
 
-def main(corpus, out_dir):
+def post_processor(variant, vocab):
+    if variant == "chatml":
+        return BYTE_LEVEL_POST
+    bos = "<|begin_of_text|>"
+    # Llama 3's shape: byte-level offsets, then a template putting the BOS before the text
+    return {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
+         "use_regex": True},
+        {"type": "TemplateProcessing",
+         "single": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                    {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                  {"Sequence": {"id": "A", "type_id": 0}},
+                  {"SpecialToken": {"id": bos, "type_id": 1}},
+                  {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {bos: {"id": bos, "ids": [vocab[bos]], "tokens": [bos]}}}]}
+
+
+def tokenizer_config(variant):
+    if variant == "chatml":
+        return {"model_max_length": 2048, "eos_token": "<|im_end|>",
+                "pad_token": "<|endoftext|>", "bos_token": None, "chat_template": CHAT_TEMPLATE,
+                "tokenizer_class": "PreTrainedTokenizerFast"}
+    return {"model_max_length": 2048, "bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+            "chat_template": LLAMA3_TEMPLATE, "tokenizer_class": "PreTrainedTokenizerFast"}
+
+
+def main(corpus, out_dir, variant="chatml"):
     vocab, merges = train(Path(corpus).read_text(encoding="utf-8"))
     added = []
-    for s in SPECIALS:
+    for s in SPECIALS[variant]:
         vocab[s] = len(vocab)
         added.append({"id": vocab[s], "content": s, "single_word": False, "lstrip": False,
                       "rstrip": False, "normalized": False, "special": True})
@@ -97,8 +149,7 @@ def main(corpus, out_dir):
         "normalizer": None,
         "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
                           "use_regex": True},
-        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
-                           "use_regex": True},
+        "post_processor": post_processor(variant, vocab),
         "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
                     "use_regex": True},
         "model": {"type": "BPE", "dropout": None, "unk_token": None,
@@ -110,13 +161,19 @@ def main(corpus, out_dir):
     out.mkdir(parents=True, exist_ok=True)
     (out / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False) + "\n",
                                         encoding="utf-8")
-    config = {"model_max_length": 2048, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
-              "bos_token": None, "chat_template": CHAT_TEMPLATE,
-              "tokenizer_class": "PreTrainedTokenizerFast"}
+    config = tokenizer_config(variant)
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n",
                                                encoding="utf-8")
     print(f"{len(vocab)} tokens, {len(merges)} merges -> {out}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    args = sys.argv[1:]
+    chosen = "chatml"
+    if "--variant" in args:
+        at = args.index("--variant")
+        chosen = args[at + 1]
+        del args[at:at + 2]
+    if len(args) != 2 or chosen not in SPECIALS:
+        sys.exit("usage: make_tokenizer.py CORPUS OUT_DIR [--variant chatml|llama3]")
+    main(args[0], args[1], chosen)

@@ -52,6 +52,7 @@ public final class Worker implements AutoCloseable {
   private final PollLoop pollLoop;
   private final Thread intakeThread;
   private final ScheduledExecutorService scheduler;
+  private final java.util.concurrent.ExecutorService preparation;
   private final HttpEndpoint http;
   private final PrometheusMeterRegistry registry;
   private volatile boolean closed;
@@ -77,8 +78,16 @@ public final class Worker implements AutoCloseable {
         scheduler, metrics);
     RequestLimits limits = RequestLimits.defaults()
         .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
+    // prompt preparation (chat template, tokens) runs beside intake, not on its thread; its
+    // queue is bounded by worker.max-buffered, as every record in it is an open record
+    this.preparation = Executors.newFixedThreadPool(
+        Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+          Thread t = new Thread(r, "prompt-preparation");
+          t.setDaemon(true);
+          return t;
+        });
     Admission admission = new Admission(new RequestCodec(limits), backend.modelName(),
-        Clock.systemUTC());
+        backend.prompts(), preparation, Clock.systemUTC());
     String streamTopic = config.get(WorkerConfig.TOPIC_STREAM);
     PartialSink partials = (polled, request, partial) -> publisher.publishPartial(streamTopic,
         polled.record().key() != null ? polled.record().key()
@@ -213,6 +222,7 @@ public final class Worker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    preparation.shutdownNow();
     publisher.close();
     backend.close();
     scheduler.shutdownNow();

@@ -74,7 +74,7 @@ class BadInputTest {
     m.put("expired", Map.entry(utf8("{\"prompt\":\"a\",\"deadline\":\"2020-01-01T00:00:00Z\"}"),
         "expired"));
     m.put("too-long-for-the-model", Map.entry(utf8("{\"prompt\":\"" + "many words ".repeat(400)
-        + "\",\"params\":{\"max_tokens\":16}}"), "backend_rejected"));
+        + "\",\"params\":{\"max_tokens\":16}}"), "invalid_request"));
     return m;
   }
 

@@ -45,6 +45,16 @@ final class SimEngine implements AutoCloseable {
     });
   }
 
+  /**
+   * What a request asked to see besides its tokens.
+   *
+   * @param logprobs top alternatives per output token, or null for no logprobs
+   * @param promptLogprobs the same for the prompt, or null
+   * @param matched per sample, the stop token id (Integer) or stop string that ended it
+   */
+  record Details(int[] prompt, Integer logprobs, Integer promptLogprobs, int vocabSize,
+      Object[] matched) {}
+
   /** One request: its outputs are fixed up front; time decides when they are sent. */
   final class Sequence {
     final String id;
@@ -55,6 +65,7 @@ final class SimEngine implements AutoCloseable {
     final boolean stream;
     final Duration extraDelay;
     final boolean hang;
+    final Details details;
     private int sent;
     private boolean done;
     private boolean started;
@@ -63,7 +74,7 @@ final class SimEngine implements AutoCloseable {
 
     Sequence(String id, ServerCallStreamObserver<GenerateResponse> observer, int[][] outputs,
         String[] finishReasons, int promptTokens, boolean stream, Duration extraDelay,
-        boolean hang) {
+        boolean hang, Details details) {
       this.id = id;
       this.observer = observer;
       this.outputs = outputs;
@@ -72,6 +83,7 @@ final class SimEngine implements AutoCloseable {
       this.stream = stream;
       this.extraDelay = extraDelay;
       this.hang = hang;
+      this.details = details;
     }
 
     private int length() {
@@ -135,6 +147,14 @@ final class SimEngine implements AutoCloseable {
           for (int i = sent; i < Math.min(due, o.length); i++) {
             chunk.addTokenIds(o[i]);
           }
+          if (details.logprobs() != null) {
+            chunk.setOutputLogprobs(SimLogprobs.output(o, sent, Math.min(due, o.length),
+                details.logprobs(), details.vocabSize()));
+          }
+          if (sent == 0 && details.promptLogprobs() != null) {
+            chunk.setInputLogprobs(SimLogprobs.prompt(details.prompt(),
+                details.promptLogprobs(), details.vocabSize()));
+          }
           observer.onNext(GenerateResponse.newBuilder().setChunk(chunk).build());
         }
         sent = due;
@@ -174,6 +194,20 @@ final class SimEngine implements AutoCloseable {
               .setPromptTokens(promptTokens).setCompletionTokens(count).setCachedTokens(0);
           for (int i = 0; i < count; i++) {
             c.addOutputIds(o[i]);
+          }
+          if (details.logprobs() != null) {
+            c.setOutputLogprobs(SimLogprobs.output(o, 0, count, details.logprobs(),
+                details.vocabSize()));
+          }
+          if (details.promptLogprobs() != null) {
+            c.setInputLogprobs(SimLogprobs.prompt(details.prompt(), details.promptLogprobs(),
+                details.vocabSize()));
+          }
+          Object matched = overrideReason == null ? details.matched()[s] : null;
+          if (matched instanceof Integer id) {
+            c.setMatchedTokenId(id);
+          } else if (matched instanceof String stop) {
+            c.setMatchedStopStr(stop);
           }
           observer.onNext(GenerateResponse.newBuilder().setComplete(c).build());
         }

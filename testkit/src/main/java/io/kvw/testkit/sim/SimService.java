@@ -39,10 +39,13 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   private final SimEngine engine;
   private final Faults faults;
   private final SimStats stats;
+  private final SimCalls calls;
+  private final String samplingDefaultsJson;
   private final long startNanos = System.nanoTime();
 
   SimService(String modelName, Integer outputTokens, int maxContextLength, boolean loadReports,
-      SimTokenizer tokenizer, SimEngine engine, Faults faults, SimStats stats) {
+      SimTokenizer tokenizer, SimEngine engine, Faults faults, SimStats stats, SimCalls calls,
+      String samplingDefaultsJson) {
     this.modelName = modelName;
     this.outputTokens = outputTokens;
     this.maxContextLength = maxContextLength;
@@ -51,6 +54,8 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     this.engine = engine;
     this.faults = faults;
     this.stats = stats;
+    this.calls = calls;
+    this.samplingDefaultsJson = samplingDefaultsJson;
   }
 
   @Override
@@ -62,9 +67,11 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
       out.onError(Status.fromCode(fault).withDescription("injected fault").asRuntimeException());
       return;
     }
+    // tokenized input is used as given; text is tokenized with the special tokens, as vLLM does
     int[] prompt = request.hasTokenized()
         ? request.getTokenized().getInputIdsList().stream().mapToInt(Integer::intValue).toArray()
         : tokenizer.encodePrompt(request.getText());
+    calls.record(request, prompt);
     SamplingParams p = request.getSamplingParams();
     String invalid = validate(p, prompt.length);
     if (invalid != null) {
@@ -72,19 +79,59 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
       out.onError(Status.INVALID_ARGUMENT.withDescription(invalid).asRuntimeException());
       return;
     }
-    int n = p.hasN() && p.getN() > 0 ? p.getN() : 1;
+    int n = p.getN() > 0 ? p.getN() : 1;
     int natural = outputTokens != null ? outputTokens : prompt.length;
     int cap = p.hasMaxTokens() ? p.getMaxTokens() : maxContextLength - prompt.length;
     int len = Math.min(natural, cap);
     int[][] outputs = new int[n][];
     String[] reasons = new String[n];
+    Object[] matched = new Object[n];
     for (int s = 0; s < n; s++) {
       outputs[s] = sample(prompt, len, s);
       reasons[s] = natural > cap ? "length" : "stop";
+      matched[s] = stop(outputs, s, p, reasons);
     }
+    SimEngine.Details details = new SimEngine.Details(prompt,
+        p.hasLogprobs() ? p.getLogprobs() : null,
+        p.hasPromptLogprobs() ? p.getPromptLogprobs() : null, tokenizer.vocabSize(), matched);
     engine.submit(engine.new Sequence(request.getRequestId(),
         (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
-        request.getStream(), faults.extraDelay(request.getText()), faults.hangs()));
+        request.getStream(), faults.extraDelay(originalText(request)), faults.hangs(),
+        details));
+  }
+
+  private static String originalText(GenerateRequest request) {
+    return request.hasTokenized() ? request.getTokenized().getOriginalText() : request.getText();
+  }
+
+  /**
+   * Ends sample {@code s} at the first stop token id or stop string in it, as vLLM's
+   * scheduler would: the output keeps the tokens up to and including the stop, the finish
+   * reason becomes "stop", and what matched is returned (vLLM's stop_reason).
+   */
+  private Object stop(int[][] outputs, int s, SamplingParams p, String[] reasons) {
+    int[] o = outputs[s];
+    for (int i = 0; i < o.length; i++) {
+      if (p.getStopTokenIdsList().contains(o[i])) {
+        outputs[s] = Arrays.copyOf(o, i + 1);
+        reasons[s] = "stop";
+        return o[i];
+      }
+    }
+    if (p.getStopCount() == 0) {
+      return null;
+    }
+    for (int k = 1; k <= o.length; k++) {
+      String text = tokenizer.decode(Arrays.copyOf(o, k), p.getSkipSpecialTokens());
+      for (String stop : p.getStopList()) {
+        if (text.contains(stop)) {
+          outputs[s] = Arrays.copyOf(o, k);
+          reasons[s] = "stop";
+          return stop;
+        }
+      }
+    }
+    return null;
   }
 
   /** The prompt's tokens cycled to {@code len}, rotated by the sample index. */
@@ -103,8 +150,13 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     if (p.hasTemperature() && p.getTemperature() < 0) {
       return "temperature must be non-negative, got " + p.getTemperature();
     }
-    if (p.hasTopP() && (p.getTopP() <= 0 || p.getTopP() > 1)) {
+    // top_p has no presence on the wire: 0 means unset (vLLM's 1.0)
+    if (p.getTopP() < 0 || p.getTopP() > 1) {
       return "top_p must be in (0, 1], got " + p.getTopP();
+    }
+    if (p.hasLogprobs() && p.getLogprobs() > 20 || p.hasPromptLogprobs()
+        && p.getPromptLogprobs() > 20) {
+      return "Requested more than the maximum number of logprobs (20)";
     }
     if (p.hasMaxTokens() && p.getMaxTokens() < 1) {
       return "max_tokens must be at least 1, got " + p.getMaxTokens();
@@ -142,7 +194,8 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
         .setIsGeneration(true).setMaxContextLength(maxContextLength)
         .setVocabSize(tokenizer.vocabSize()).setServedModelName(modelName)
         .setTokenizerPath("simulator/" + modelName).addEosTokenIds(tokenizer.eosTokenId())
-        .setMaxReqInputLen(maxContextLength).build());
+        .setMaxReqInputLen(maxContextLength)
+        .setDefaultSamplingParamsJson(samplingDefaultsJson).build());
     out.onCompleted();
   }
 

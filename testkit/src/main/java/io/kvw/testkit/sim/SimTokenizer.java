@@ -22,22 +22,48 @@ import java.util.zip.ZipOutputStream;
  * the Hugging Face tokenizers library, plus the zip archive {@code GetTokenizer} serves.
  */
 public final class SimTokenizer implements AutoCloseable {
-  static final String RESOURCE_DIR = "/io/kvw/testkit/sim/tokenizer/";
   static final List<String> FILES = List.of("tokenizer.json", "tokenizer_config.json");
+
+  /** The tokenizers the simulator can serve; same vocabulary, different special tokens. */
+  public enum Variant {
+    /** Qwen-like: ChatML template, nothing added around a plain text. */
+    CHATML("tokenizer", "<|im_end|>", "<|im_end|>"),
+    /**
+     * Llama-3-like: the post-processor adds {@code <|begin_of_text|>} to every text encoded
+     * with special tokens, and the chat template writes {@code {{ bos_token }}} itself.
+     */
+    LLAMA3("tokenizer-llama3", "<|eot_id|>", "<|eot_id|>");
+
+    final String resourceDir;
+    final String eosToken;
+    final String lastSpecial;
+
+    Variant(String dir, String eosToken, String lastSpecial) {
+      this.resourceDir = "/io/kvw/testkit/sim/" + dir + "/";
+      this.eosToken = eosToken;
+      this.lastSpecial = lastSpecial;
+    }
+  }
 
   private static final int RECENT_PROMPTS = 4096;
   private static volatile SimTokenizer shared;
 
   private final Map<String, int[]> recent = new ConcurrentHashMap<>();
 
+  private final Variant variant;
   private final Path directory;
   private final HuggingFaceTokenizer tokenizer;
   private final byte[] zip;
   private final String zipSha256;
 
   SimTokenizer() {
+    this(Variant.CHATML);
+  }
+
+  SimTokenizer(Variant variant) {
+    this.variant = variant;
     try {
-      directory = extract();
+      directory = extract(variant);
       tokenizer = HuggingFaceTokenizer.newInstance(directory.resolve("tokenizer.json"),
           Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
               "maxLength", "1048576"));
@@ -70,12 +96,18 @@ public final class SimTokenizer implements AutoCloseable {
    * worker would read with {@code vllm.tokenizer.path}.
    */
   public static Path extract() throws IOException {
+    return extract(Variant.CHATML);
+  }
+
+  /** {@link #extract()} for one variant. */
+  public static Path extract(Variant variant) throws IOException {
     Path dir = Files.createTempDirectory("kvw-sim-tokenizer");
     dir.toFile().deleteOnExit();
     for (String name : FILES) {
-      try (InputStream in = SimTokenizer.class.getResourceAsStream(RESOURCE_DIR + name)) {
+      String resource = variant.resourceDir + name;
+      try (InputStream in = SimTokenizer.class.getResourceAsStream(resource)) {
         if (in == null) {
-          throw new IOException("missing resource " + RESOURCE_DIR + name);
+          throw new IOException("missing resource " + resource);
         }
         Files.copy(in, dir.resolve(name));
       }
@@ -103,7 +135,7 @@ public final class SimTokenizer implements AutoCloseable {
   int[] encodePrompt(String text) {
     int[] ids = recent.get(text);
     if (ids == null) {
-      ids = encode(text);
+      ids = encode(text, true); // text input: vLLM tokenizes with the special tokens
       if (recent.size() >= RECENT_PROMPTS) {
         recent.clear(); // crude bound; a benchmark's working set refills it at once
       }
@@ -114,7 +146,12 @@ public final class SimTokenizer implements AutoCloseable {
 
   /** Token ids of {@code text}, without special tokens added. */
   public int[] encode(String text) {
-    long[] ids = tokenizer.encode(text, false, false).getIds();
+    return encode(text, false);
+  }
+
+  /** Token ids of {@code text}; with {@code addSpecialTokens} as the post-processor says. */
+  public int[] encode(String text, boolean addSpecialTokens) {
+    long[] ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
     int[] out = new int[ids.length];
     for (int i = 0; i < ids.length; i++) {
       out[i] = (int) ids[i];
@@ -123,24 +160,34 @@ public final class SimTokenizer implements AutoCloseable {
   }
 
   public String decode(int[] ids) {
+    return decode(ids, true);
+  }
+
+  /** The text of {@code ids}; special tokens left out when {@code skipSpecial}. */
+  public String decode(int[] ids, boolean skipSpecial) {
     long[] l = new long[ids.length];
     for (int i = 0; i < ids.length; i++) {
       l[i] = ids[i];
     }
-    return tokenizer.decode(l, true);
+    return tokenizer.decode(l, skipSpecial);
+  }
+
+  public Variant variant() {
+    return variant;
   }
 
   /** The special tokens come last in our tokenizer.json, so the last one bounds the vocab. */
   public int vocabSize() {
-    return encodeSpecial("<|im_end|>") + 1;
+    return encodeSpecial(variant.lastSpecial) + 1;
   }
 
-  /** The id of {@code <|im_end|>}, the model's end-of-sequence token. */
+  /** The id of the model's end-of-sequence token ({@code <|im_end|>}, {@code <|eot_id|>}). */
   public int eosTokenId() {
-    return encodeSpecial("<|im_end|>");
+    return encodeSpecial(variant.eosToken);
   }
 
-  private int encodeSpecial(String token) {
+  /** The id of a special token, e.g. {@code <|begin_of_text|>}. */
+  public int encodeSpecial(String token) {
     long[] ids = tokenizer.encode(token, false, false).getIds();
     return (int) ids[0];
   }

@@ -6,7 +6,8 @@ import java.util.concurrent.CountDownLatch;
 /**
  * Runs the simulator as a process until killed:
  * {@code SimulatorMain --port 50051 --model sim-model --ttft-ms 50 --tpot-ms 10
- * --max-num-seqs 256 --output-tokens 64} (omit {@code --output-tokens} to echo prompts).
+ * --max-num-seqs 256 --output-tokens 64} (omit {@code --output-tokens} to echo prompts;
+ * {@code --tokenizer llama3} serves the Llama-style tokenizer that adds a BOS).
  */
 public final class SimulatorMain {
   private SimulatorMain() {}
@@ -27,6 +28,9 @@ public final class SimulatorMain {
         case "--max-num-seqs" -> b.maxNumSeqs(Integer.parseInt(value));
         case "--output-tokens" -> b.outputTokens(Integer.parseInt(value));
         case "--max-context" -> b.maxContextLength(Integer.parseInt(value));
+        case "--tokenizer" -> b.tokenizer(SimTokenizer.Variant.valueOf(
+            value.toUpperCase(java.util.Locale.ROOT)));
+        case "--sampling-defaults" -> b.samplingDefaultsJson(value);
         case "--stream-interval-ms" ->
             b.streamInterval(Duration.ofMillis(Long.parseLong(value)));
         default -> usage("unknown option " + args[i]);
@@ -45,7 +49,8 @@ public final class SimulatorMain {
   private static void usage(String problem) {
     System.err.println(problem + "\nusage: SimulatorMain [--host ADDR] [--port N]"
         + " [--model NAME] [--ttft-ms N] [--tpot-ms N] [--max-num-seqs N] [--output-tokens N]"
-        + " [--max-context N] [--stream-interval-ms N]");
+        + " [--max-context N] [--stream-interval-ms N] [--tokenizer chatml|llama3]"
+        + " [--sampling-defaults JSON]");
     System.exit(2);
   }
 }

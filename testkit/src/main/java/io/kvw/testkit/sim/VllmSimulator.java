@@ -23,11 +23,25 @@ import java.util.concurrent.TimeUnit;
  * or a max_tokens of 0 is INVALID_ARGUMENT, and so is a prompt whose tokens plus max_tokens
  * exceed the context length. Without max_tokens the output may use the rest of the context
  * (vLLM's default), so only a prompt that fills the context on its own is refused.
+ *
+ * <p>Like vLLM it takes {@code tokenized} input as given and tokenizes {@code text} input with
+ * the tokenizer's special tokens; it reports the model's sampling defaults
+ * ({@code default_sampling_params_json}), ends samples at stop token ids and stop strings
+ * (reporting which matched), sends deterministic logprobs ({@link SimLogprobs}) when asked,
+ * and records what every Generate call carried ({@link #calls()}).
  */
 public final class VllmSimulator implements AutoCloseable {
+  /**
+   * The sampling defaults the simulator reports unless told otherwise: Qwen3's
+   * generation_config, in the compact form vLLM's servicer writes.
+   */
+  public static final String DEFAULT_SAMPLING_PARAMS_JSON =
+      "{\"temperature\":0.6,\"top_k\":20,\"top_p\":0.95}";
+
   private final Builder settings;
   private final SimTokenizer tokenizer;
   private final SimStats stats = new SimStats();
+  private final SimCalls calls = new SimCalls();
   private final Faults faults = new Faults();
   private final SimEngine engine;
   private final SimService service;
@@ -36,10 +50,10 @@ public final class VllmSimulator implements AutoCloseable {
 
   private VllmSimulator(Builder b) {
     this.settings = b;
-    this.tokenizer = new SimTokenizer();
+    this.tokenizer = new SimTokenizer(b.tokenizer);
     this.engine = new SimEngine(b.ttft, b.tpot, b.streamInterval, b.maxNumSeqs, stats);
     this.service = new SimService(b.modelName, b.outputTokens, b.maxContextLength,
-        b.loadReports, tokenizer, engine, faults, stats);
+        b.loadReports, tokenizer, engine, faults, stats, calls, b.samplingDefaultsJson);
     this.port = b.port;
   }
 
@@ -57,6 +71,8 @@ public final class VllmSimulator implements AutoCloseable {
     private Integer outputTokens;
     private int maxContextLength = 2048;
     private boolean loadReports = true;
+    private SimTokenizer.Variant tokenizer = SimTokenizer.Variant.CHATML;
+    private String samplingDefaultsJson = DEFAULT_SAMPLING_PARAMS_JSON;
     private int port;
     private String host = "127.0.0.1";
     private java.io.File tlsCertChain;
@@ -109,6 +125,21 @@ public final class VllmSimulator implements AutoCloseable {
      */
     public Builder loadReports(boolean answer) {
       this.loadReports = answer;
+      return this;
+    }
+
+    /** The tokenizer served and used; default {@link SimTokenizer.Variant#CHATML}. */
+    public Builder tokenizer(SimTokenizer.Variant variant) {
+      this.tokenizer = variant;
+      return this;
+    }
+
+    /**
+     * What {@code GetModelInfo} reports as {@code default_sampling_params_json} (the model's
+     * generation_config defaults); "" for none. Default {@link #DEFAULT_SAMPLING_PARAMS_JSON}.
+     */
+    public Builder samplingDefaultsJson(String json) {
+      this.samplingDefaultsJson = json;
       return this;
     }
 
@@ -222,6 +253,11 @@ public final class VllmSimulator implements AutoCloseable {
 
   public SimStats stats() {
     return stats;
+  }
+
+  /** What each Generate call carried: request ids, the model's input ids, parameters. */
+  public SimCalls calls() {
+    return calls;
   }
 
   /**

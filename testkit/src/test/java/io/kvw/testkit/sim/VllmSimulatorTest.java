@@ -321,13 +321,72 @@ class VllmSimulatorTest {
   void invalidSamplingParametersAreInvalidArgument() {
     var stub = start(VllmSimulator.builder());
     for (SamplingParams p : List.of(SamplingParams.newBuilder().setTemperature(-0.5f).build(),
-        SamplingParams.newBuilder().setTopP(0f).build(),
+        SamplingParams.newBuilder().setTopP(1.5f).build(),
+        SamplingParams.newBuilder().setLogprobs(21).build(),
         SamplingParams.newBuilder().setMaxTokens(0).build())) {
       assertThatThrownBy(() -> completes(stub.generate(request("a", "x", p, false))))
           .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
               e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT));
     }
-    assertThat(sim.stats().failed()).isEqualTo(3);
+    assertThat(sim.stats().failed()).isEqualTo(4);
+  }
+
+  @Test
+  void tokenizedInputIsUsedAsGivenAndTextGetsTheTokenizersBos() {
+    var stub = start(VllmSimulator.builder().tokenizer(SimTokenizer.Variant.LLAMA3));
+    int bos = sim.tokenizer().encodeSpecial("<|begin_of_text|>");
+    int[] ids = sim.tokenizer().encode("hello there");
+    GenerateRequest tokenized = GenerateRequest.newBuilder().setRequestId("t")
+        .setTokenized(io.kvw.proto.vllm.TokenizedInput.newBuilder().setOriginalText("hello")
+            .addAllInputIds(java.util.Arrays.stream(ids).boxed().toList()))
+        .setSamplingParams(SamplingParams.newBuilder().setTemperature(0f)).build();
+    assertThat(completes(stub.generate(tokenized)).get(0).getPromptTokens())
+        .isEqualTo(ids.length);
+    completes(stub.generate(request("x", "hello there", SamplingParams.getDefaultInstance(),
+        false)));
+    List<SimCalls.Call> calls = sim.calls().all();
+    assertThat(calls).extracting(SimCalls.Call::requestId).containsExactly("t", "x");
+    assertThat(calls.get(0).tokenized()).isTrue();
+    assertThat(calls.get(0).inputIds()).isEqualTo(ids);
+    assertThat(calls.get(0).originalText()).isEqualTo("hello");
+    assertThat(calls.get(0).params().hasTemperature()).isTrue();
+    assertThat(calls.get(1).tokenized()).isFalse();
+    assertThat(calls.get(1).inputIds()[0]).isEqualTo(bos);
+    assertThat(java.util.Arrays.copyOfRange(calls.get(1).inputIds(), 1,
+        calls.get(1).inputIds().length)).isEqualTo(ids);
+  }
+
+  @Test
+  void theModelsSamplingDefaultsAreReported() {
+    var stub = start(VllmSimulator.builder());
+    assertThat(stub.getModelInfo(io.kvw.proto.vllm.GetModelInfoRequest.getDefaultInstance())
+        .getDefaultSamplingParamsJson()).isEqualTo(VllmSimulator.DEFAULT_SAMPLING_PARAMS_JSON);
+  }
+
+  @Test
+  void logprobsAndStopsAreReportedAsVllmDoes() {
+    var stub = start(VllmSimulator.builder());
+    int[] prompt = sim.tokenizer().encode("one two three four");
+    GenerateComplete c = completes(stub.generate(request("l", "one two three four",
+        SamplingParams.newBuilder().setLogprobs(2).setPromptLogprobs(1)
+            .addStopTokenIds(prompt[2]).build(), false))).get(0);
+    assertThat(c.getOutputIdsList()).containsExactly(prompt[0], prompt[1], prompt[2]);
+    assertThat(c.getFinishReason()).isEqualTo("stop");
+    assertThat(c.getMatchedTokenId()).isEqualTo(prompt[2]);
+    for (int i = 0; i < 3; i++) {
+      assertThat(c.getOutputLogprobs().getTokenLogprobs(i))
+          .isEqualTo(SimLogprobs.value(prompt[i], i, 0));
+      assertThat(c.getOutputLogprobs().getTopLogprobs(i).getTokenIdsList()).containsExactly(
+          prompt[i], SimLogprobs.alternative(prompt[i], 1, sim.tokenizer().vocabSize()));
+    }
+    assertThat(c.getInputLogprobs().getTokenLogprobs(0).hasValue()).isFalse();
+    assertThat(c.getInputLogprobs().getTokenLogprobs(1).getValue())
+        .isEqualTo(SimLogprobs.value(prompt[1], 1, 0));
+    GenerateComplete s = completes(stub.generate(request("s", "one two three four",
+        SamplingParams.newBuilder().addStop(" three").build(), false))).get(0);
+    assertThat(s.getMatchedStopStr()).isEqualTo(" three");
+    assertThat(sim.tokenizer().decode(s.getOutputIdsList().stream().mapToInt(i -> i)
+        .toArray())).endsWith(" three");
   }
 
   @Test

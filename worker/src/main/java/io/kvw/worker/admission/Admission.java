@@ -4,23 +4,39 @@ import io.kvw.common.Decoded;
 import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceRequest;
 import io.kvw.common.RequestCodec;
+import io.kvw.worker.backend.Prompt;
+import io.kvw.worker.backend.PromptPreparer;
 import io.kvw.worker.intake.PolledRecord;
 import java.time.Clock;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Turns a polled record into a typed request or a typed rejection. Nothing past admission sees
  * raw JSON. Checks, in order: the record's shape and rules (the codec), the model, the
- * deadline.
+ * deadline; then prepares the model's input (the backend's {@link PromptPreparer}: chat
+ * template, tokens, context length), so a prompt the model cannot take ends here as
+ * {@code invalid_request} without a backend call.
  */
 public final class Admission {
+  private static final Logger log = LoggerFactory.getLogger(Admission.class);
 
   /** The verdict on one record. */
   public sealed interface Verdict {
     PolledRecord polled();
   }
 
-  /** A valid request, to be dispatched. */
-  public record Admitted(PolledRecord polled, InferenceRequest request) implements Verdict {}
+  /** A valid request and the model's input for it, to be dispatched. */
+  public record Admitted(PolledRecord polled, InferenceRequest request, Prompt prompt)
+      implements Verdict {
+
+    /** A request whose prompt the backend prepares when it is sent. */
+    public Admitted(PolledRecord polled, InferenceRequest request) {
+      this(polled, request, null);
+    }
+  }
 
   /** A record that ends here with an error result and a DLQ record. */
   public record Refused(PolledRecord polled, String requestId, String model,
@@ -29,15 +45,79 @@ public final class Admission {
 
   private final RequestCodec codec;
   private final String servedModel;
+  private final PromptPreparer prompts;
+  private final Executor preparation;
   private final Clock clock;
 
   public Admission(RequestCodec codec, String servedModel, Clock clock) {
+    this(codec, servedModel, PromptPreparer.TEXT_ONLY, Runnable::run, clock);
+  }
+
+  /**
+   * @param prompts prepares the model's input (the backend's {@link PromptPreparer})
+   * @param preparation where preparation runs. Rendering and tokenizing cost 0.1 to 1 ms per
+   *     record, too much for the intake thread (it would throttle polling), so the worker
+   *     gives it a pool of its own; {@code Runnable::run} prepares inline
+   */
+  public Admission(RequestCodec codec, String servedModel, PromptPreparer prompts,
+      Executor preparation, Clock clock) {
     this.codec = codec;
     this.servedModel = servedModel;
+    this.prompts = prompts;
+    this.preparation = preparation;
     this.clock = clock;
   }
 
+  /**
+   * Admits a record and hands the verdict to {@code then}: at once for a record refused by
+   * the cheap checks, after preparing its prompt (on the preparation executor) otherwise.
+   * Every record gets exactly one verdict.
+   */
+  public void admit(PolledRecord polled, Consumer<Verdict> then) {
+    Verdict checked = check(polled);
+    if (!(checked instanceof Admitted admitted) || prompts == PromptPreparer.TEXT_ONLY) {
+      then.accept(checked instanceof Admitted a ? prepare(a) : checked);
+      return;
+    }
+    preparation.execute(() -> {
+      Verdict v;
+      try {
+        v = prepare(admitted);
+      } catch (RuntimeException e) {
+        log.error("preparing the prompt of {} failed; refusing the record",
+            polled.ticket(), e);
+        v = failed(polled, e);
+      }
+      then.accept(v);
+    });
+  }
+
+  /** Admits a record on the calling thread, prompt preparation included. */
   public Verdict admit(PolledRecord polled) {
+    Verdict checked = check(polled);
+    return checked instanceof Admitted a ? prepare(a) : checked;
+  }
+
+  /** The refusal of a record admission itself failed on (a bug, not the record's fault). */
+  public static Refused failed(PolledRecord polled, RuntimeException e) {
+    return new Refused(polled, polled.source().defaultRequestId(), null, null,
+        ErrorType.INVALID_REQUEST, "the worker could not read this record: "
+            + e.getClass().getSimpleName());
+  }
+
+  /** The model's input for an admitted request, or the reason the model cannot take it. */
+  private Verdict prepare(Admitted a) {
+    InferenceRequest request = a.request();
+    try {
+      return new Admitted(a.polled(), request, prompts.prepare(request));
+    } catch (PromptPreparer.InvalidPromptException e) {
+      return new Refused(a.polled(), request.id(), modelOf(request), request.metadata(),
+          ErrorType.INVALID_REQUEST, e.getMessage());
+    }
+  }
+
+  /** The cheap checks: the record's rules, the model, the deadline. */
+  private Verdict check(PolledRecord polled) {
     var record = polled.record();
     Decoded decoded = codec.decode(record.value(), polled.source(), record.timestamp());
     if (decoded instanceof Decoded.Rejected r) {

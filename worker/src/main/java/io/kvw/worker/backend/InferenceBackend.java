@@ -33,6 +33,14 @@ public interface InferenceBackend extends AutoCloseable {
     return CompletableFuture.completedFuture(java.util.Optional.empty());
   }
 
+  /**
+   * How this backend wants prompts prepared at admission (rendered, tokenized, checked
+   * against the model's limits); by default, plain prompts pass through as text.
+   */
+  default PromptPreparer prompts() {
+    return PromptPreparer.TEXT_ONLY;
+  }
+
   /** The model this backend serves, as clients name it in a request's {@code model} field. */
   String modelName();
 

@@ -8,9 +8,11 @@ import io.kvw.proto.vllm.HealthCheckRequest;
 import io.kvw.proto.vllm.VllmEngineGrpc;
 import io.kvw.worker.StartupException;
 import io.kvw.worker.backend.tokenizer.ChatTemplate;
+import io.kvw.worker.backend.tokenizer.PromptEncoder;
 import io.kvw.worker.backend.tokenizer.TokenDecoder;
 import io.kvw.worker.backend.tokenizer.TokenizerFetcher;
 import io.kvw.worker.backend.vllm.ChannelSecurity;
+import io.kvw.worker.backend.vllm.SamplingDefaults;
 import io.kvw.worker.backend.vllm.VllmGrpcBackend;
 import io.kvw.worker.config.ConfigKey;
 import io.kvw.worker.config.ConfigException;
@@ -67,10 +69,12 @@ public final class VllmBackendFactory implements BackendFactory {
           : config.get(WorkerConfig.VLLM_MODEL);
       TokenDecoder decoder = tokenizer(config, first);
       Optional<ChatTemplate> template = ChatTemplate.load(decoder.directory());
+      SamplingDefaults defaults = samplingDefaults(config, info);
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
           template.map(c -> c.family().toString()).orElse("none (chat requests are refused)"));
-      return new VllmGrpcBackend(byTarget, model, decoder, template);
+      return new VllmGrpcBackend(byTarget, model, decoder, new PromptEncoder(decoder, template,
+          info.getMaxContextLength()), defaults);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);
       if (e instanceof RuntimeException re && (e instanceof StartupException
@@ -79,6 +83,28 @@ public final class VllmBackendFactory implements BackendFactory {
       }
       throw new StartupException("vLLM at " + targets + ": " + e.getMessage(), e);
     }
+  }
+
+  /** The model's sampling defaults, unless the config turns them off; logged either way. */
+  static SamplingDefaults samplingDefaults(WorkerConfig config, GetModelInfoResponse info) {
+    String json = info.getDefaultSamplingParamsJson();
+    if (config.get(WorkerConfig.VLLM_SAMPLING_DEFAULTS) == WorkerConfig.SamplingDefaults.NONE) {
+      log.info("model sampling defaults off ({}=none); the server reports {}",
+          WorkerConfig.VLLM_SAMPLING_DEFAULTS.name(), json.isEmpty() ? "none" : json);
+      return SamplingDefaults.NONE;
+    }
+    SamplingDefaults defaults;
+    try {
+      defaults = SamplingDefaults.parse(json);
+    } catch (IllegalArgumentException e) {
+      // the server's data, not the user's: say so and carry on with vLLM's own defaults
+      log.warn("ignoring the model's sampling defaults: {}", e.getMessage());
+      return SamplingDefaults.NONE;
+    }
+    log.info("model sampling defaults for requests that leave them unset: {}",
+        defaults.asMap().isEmpty() ? "none (the model has no generation_config defaults)"
+            : defaults.asMap());
+    return defaults;
   }
 
   /** The TLS settings, read once; a file that is missing or unreadable names its key. */

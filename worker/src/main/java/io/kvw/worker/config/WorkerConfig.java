@@ -65,6 +65,16 @@ public final class WorkerConfig {
       "vllm.tokenizer.path", "", "A `tokenizer.json` (or its directory) to decode outputs with; "
           + "empty: fetch the model's tokenizer from the server (`GetTokenizer`).",
       Parsers.string());
+  /** Where unset sampling parameters come from. */
+  public enum SamplingDefaults { MODEL, NONE }
+
+  public static final ConfigKey<SamplingDefaults> VLLM_SAMPLING_DEFAULTS = ConfigKey.of(
+      "vllm.sampling-defaults", "model", "`model`: requests that leave temperature, top_p, "
+          + "top_k, min_p or repetition_penalty unset get the model's defaults (its "
+          + "`generation_config`, from `GetModelInfo`), as vLLM's OpenAI server does; an "
+          + "explicit value, 0 included, always wins. `none`: unset stays unset (vLLM's raw "
+          + "defaults: temperature 1, top_p 1, no top_k).",
+      Parsers.oneOf(SamplingDefaults.class));
   public static final ConfigKey<Integer> VLLM_CHANNELS = ConfigKey.of(
       "vllm.channels-per-target", "2", "Long-lived HTTP/2 channels per target; calls are "
           + "multiplexed over them.", Parsers.intIn(1, 64));
@@ -133,7 +143,7 @@ public final class WorkerConfig {
   /** Every declared key, in the order the README documents them. */
   public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
       KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
-      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
+      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_SAMPLING_DEFAULTS, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
       VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY, VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
       STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);

@@ -182,7 +182,8 @@ public final class Dispatcher {
     job.backendRequestId = request.id() + "#" + callPrefix + "-"
         + callSequence.incrementAndGet();
     GenerationCall call = new GenerationCall(job.backendRequestId, request, timeout,
-        request.stream() ? partial -> partials.accept(polled, request, partial) : null);
+        request.stream() ? partial -> partials.accept(polled, request, partial) : null,
+        job.admitted.prompt());
     long callStart = System.nanoTime();
     CompletableFuture<Generation> f = backend.generate(call);
     job.currentCall = f;
@@ -213,7 +214,7 @@ public final class Dispatcher {
           generation.ttftMs(), generation.backendMs(), millis(now - polled.polledAtNanos()));
       publisher.publish(polled, InferenceResult.success(request.id(), model,
           generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
-          polled.source()));
+          polled.source(), generation.promptLogprobs()));
       return;
     }
     Throwable cause = unwrap(failure);

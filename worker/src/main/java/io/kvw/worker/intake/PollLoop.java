@@ -124,15 +124,20 @@ public final class PollLoop implements Runnable {
     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
     OffsetTicket ticket = ledger.track(tp, record.offset());
     PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime());
-    Admission.Verdict verdict;
     try {
-      verdict = admission.admit(polled);
+      // the verdict may come later, from admission's prompt preparation (off this thread)
+      admission.admit(polled, verdict -> route(polled, verdict));
     } catch (RuntimeException e) {
       // a bug in admission must not lose the record or stop intake: refuse it, loudly
       log.error("admission failed on {}; refusing the record", ticket, e);
-      verdict = new Admission.Refused(polled, polled.source().defaultRequestId(), null, null,
-          ErrorType.INVALID_REQUEST, "the worker could not read this record: "
-              + e.getClass().getSimpleName());
+      route(polled, Admission.failed(polled, e));
+    }
+  }
+
+  /** A request goes to the dispatcher; a refusal ends as an error result (and DLQ record). */
+  private void route(PolledRecord polled, Admission.Verdict verdict) {
+    if (polled.ticket().isAbandoned()) {
+      return; // its partition was let go meanwhile: it is read again, by whoever owns it
     }
     if (verdict instanceof Admission.Admitted admitted) {
       dispatcher.dispatch(admitted);

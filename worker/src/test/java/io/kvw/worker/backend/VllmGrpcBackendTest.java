@@ -47,8 +47,7 @@ class VllmGrpcBackendTest {
   }
 
   private static SamplingParams params(Integer maxTokens, Integer n) {
-    return new SamplingParams(maxTokens, null, null, null, null, List.of(), null, n, null, null,
-        null, null, null, null, null);
+    return SamplingParams.builder().maxTokens(maxTokens).n(n).build();
   }
 
   private static Throwable failure(CompletableFuture<?> f) {

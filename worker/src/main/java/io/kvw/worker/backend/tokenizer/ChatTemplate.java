@@ -96,6 +96,9 @@ public final class ChatTemplate {
     return family;
   }
 
+  /** The prompt for a chat request, ending where the assistant's answer begins. */
+  public String render(io.kvw.common.InferenceRequest r) { return render(r.messages()); }
+
   /** The prompt for {@code messages}, ending where the assistant's answer begins. */
   public String render(List<ChatMessage> messages) {
     StringBuilder b = new StringBuilder();

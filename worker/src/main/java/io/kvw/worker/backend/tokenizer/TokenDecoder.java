@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * Turns vLLM's output token ids into text with the model's own Hugging Face tokenizer (DJL's
- * binding of the Rust tokenizers library). Thread-safe: one instance serves every call.
+ * binding of the Rust tokenizers library), and prompts into token ids (the worker sends vLLM
+ * tokenized input, as the smg router does). Thread-safe: one instance serves every call.
  *
  * <p>Offline by construction: the tokenizer is read from a local {@code tokenizer.json}, and
  * the native library comes out of the DJL jar (it carries linux-x86_64, linux-aarch64 and
@@ -56,6 +57,11 @@ public final class TokenDecoder implements AutoCloseable {
 
   /** The text of {@code ids[from..to)}, special tokens left out. */
   public String decode(int[] ids, int from, int to) {
+    return decode(ids, from, to, true);
+  }
+
+  /** The text of {@code ids[from..to)}; special tokens left out when {@code skipSpecial}. */
+  public String decode(int[] ids, int from, int to, boolean skipSpecial) {
     if (from >= to) {
       return "";
     }
@@ -63,7 +69,30 @@ public final class TokenDecoder implements AutoCloseable {
     for (int i = from; i < to; i++) {
       l[i - from] = ids[i] & 0xFFFFFFFFL; // uint32 on the wire
     }
-    return tokenizer.decode(l, true);
+    return tokenizer.decode(l, skipSpecial);
+  }
+
+  /**
+   * One token's text on its own, special or not: what vLLM's OpenAI server shows as a
+   * log probability's {@code token}.
+   */
+  public String tokenText(int id) {
+    return tokenizer.decode(new long[] {id & 0xFFFFFFFFL}, false);
+  }
+
+  /**
+   * The token ids of {@code text}. With {@code addSpecialTokens} the tokenizer's
+   * post-processor adds what the model expects around a plain text (a BOS for Llama-style
+   * tokenizers), as vLLM's completions endpoint does; a rendered chat template already wrote
+   * them, so chat prompts are encoded without.
+   */
+  public int[] encode(String text, boolean addSpecialTokens) {
+    long[] ids = tokenizer.encode(text, addSpecialTokens, false).getIds();
+    int[] out = new int[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      out[i] = (int) ids[i];
+    }
+    return out;
   }
 
   /** The directory of tokenizer.json, where tokenizer_config.json lives too. */

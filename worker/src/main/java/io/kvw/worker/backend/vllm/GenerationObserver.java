@@ -2,8 +2,13 @@ package io.kvw.worker.backend.vllm;
 
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.kvw.common.MatchedStop;
 import io.kvw.common.Output;
+import io.kvw.common.SamplingParams;
+import io.kvw.common.TokenLogprob;
 import io.kvw.common.Usage;
+import io.kvw.proto.vllm.InputLogProbs;
+import io.kvw.proto.vllm.OutputLogProbs;
 import io.kvw.proto.vllm.GenerateComplete;
 import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.GenerateResponse;
@@ -43,8 +48,16 @@ final class GenerationObserver
     boolean streamed;
     GenerateComplete complete;
     IncrementalText partial;
+    /** Logprob deltas of a streamed sample, one per chunk (only when they were asked for). */
+    List<OutputLogProbs> logprobs;
 
     void add(GenerateStreamChunk chunk) {
+      if (chunk.hasOutputLogprobs()) {
+        if (logprobs == null) {
+          logprobs = new ArrayList<>();
+        }
+        logprobs.add(chunk.getOutputLogprobs());
+      }
       int n = chunk.getTokenIdsCount();
       if (count + n > ids.length) {
         ids = Arrays.copyOf(ids, Math.max(ids.length * 2, count + n));
@@ -57,15 +70,20 @@ final class GenerationObserver
   }
 
   private final int samples;
+  private final SamplingParams params;
   private final TokenDecoder decoder;
   private final Consumer<PartialOutput> onPartial;
   private final CompletableFuture<Generation> result = new CompletableFuture<>();
   private final Sample[] state;
   private final long startNanos = System.nanoTime();
   private long firstResponseNanos;
+  /** The prompt's logprobs, from the first message that has them (the same for every sample). */
+  private InputLogProbs promptLogprobs;
 
-  GenerationObserver(int samples, TokenDecoder decoder, Consumer<PartialOutput> onPartial) {
-    this.samples = samples;
+  GenerationObserver(SamplingParams params, TokenDecoder decoder,
+      Consumer<PartialOutput> onPartial) {
+    this.samples = params.samples();
+    this.params = params;
     this.decoder = decoder;
     this.onPartial = onPartial;
     this.state = new Sample[samples];
@@ -95,6 +113,9 @@ final class GenerationObserver
     }
     if (response.hasChunk()) {
       GenerateStreamChunk chunk = response.getChunk();
+      if (promptLogprobs == null && chunk.hasInputLogprobs()) {
+        promptLogprobs = chunk.getInputLogprobs();
+      }
       Sample s = sample(chunk.getIndex());
       if (s == null || s.complete != null) {
         return;
@@ -105,6 +126,9 @@ final class GenerationObserver
       }
     } else if (response.hasComplete()) {
       GenerateComplete c = response.getComplete();
+      if (promptLogprobs == null && c.hasInputLogprobs()) {
+        promptLogprobs = c.getInputLogprobs();
+      }
       Sample s = sample(c.getIndex());
       if (s != null && s.complete == null) {
         s.complete = c;
@@ -171,13 +195,50 @@ final class GenerationObserver
           ids[k] = c.getOutputIds(k);
         }
       }
-      outputs.add(new Output(i, decoder.decode(ids, 0, count), c.getFinishReason()));
+      outputs.add(output(i, s, c, ids, count));
       prompt = Math.max(prompt, c.getPromptTokens());
       completion += count;
       cached = Math.max(cached, c.getCachedTokens());
     }
     long ttft = firstResponseNanos == 0 ? -1 : (firstResponseNanos - startNanos) / 1_000_000;
+    List<TokenLogprob> prompted = params.promptLogprobs() == null || promptLogprobs == null
+        ? null : new LogprobDecoder(decoder).prompt(promptLogprobs);
     return new Generation(outputs, new Usage(prompt, completion, cached), ttft,
-        (end - startNanos) / 1_000_000);
+        (end - startNanos) / 1_000_000, prompted);
+  }
+
+  /**
+   * One sample's output. The text follows vLLM's detokenizer: a stop token that ended the
+   * sample is not part of the text, and a stop string ends it (kept only with
+   * include_stop_str_in_output); the ids the server sent are counted as they are.
+   */
+  private Output output(int index, Sample s, GenerateComplete c, int[] ids, int count) {
+    boolean includeStop = Boolean.TRUE.equals(params.includeStopStrInOutput());
+    MatchedStop matched = null;
+    int textEnd = count;
+    switch (c.getMatchedStopCase()) {
+      case MATCHED_TOKEN_ID -> {
+        matched = MatchedStop.token(c.getMatchedTokenId());
+        if (!includeStop && count > 0 && ids[count - 1] == c.getMatchedTokenId()) {
+          textEnd = count - 1;
+        }
+      }
+      case MATCHED_STOP_STR -> matched = MatchedStop.string(c.getMatchedStopStr());
+      default -> { }
+    }
+    String text = decoder.decode(ids, 0, textEnd, params.skipsSpecialTokens());
+    if (matched != null && matched.text() != null) {
+      int at = text.indexOf(matched.text());
+      if (at >= 0) {
+        text = text.substring(0, includeStop ? at + matched.text().length() : at);
+      }
+    }
+    List<TokenLogprob> logprobs = null;
+    if (params.logprobs() != null) {
+      List<OutputLogProbs> parts = s.streamed ? s.logprobs
+          : c.hasOutputLogprobs() ? List.of(c.getOutputLogprobs()) : null;
+      logprobs = new LogprobDecoder(decoder).output(parts == null ? List.of() : parts);
+    }
+    return new Output(index, text, c.getFinishReason(), matched, logprobs);
   }
 }

@@ -3,7 +3,12 @@ package io.kvw.worker.backend.vllm;
 import io.kvw.common.SamplingParams;
 import io.kvw.proto.vllm.ChoiceConstraint;
 
-/** Our request's sampling parameters as vLLM's protobuf; unset stays unset (vLLM's default). */
+/**
+ * Our request's sampling parameters as vLLM's protobuf. Unset stays unset: for the fields
+ * without presence on the wire (top_p, top_k, min_p, the penalties, n) that is 0, which the
+ * servicer reads as vLLM's default. The model's defaults are applied before this, by
+ * {@link SamplingDefaults}.
+ */
 final class SamplingParamsMapper {
   private SamplingParamsMapper() {}
 
@@ -25,9 +30,8 @@ final class SamplingParamsMapper {
     if (p.minP() != null) {
       b.setMinP(p.minP().floatValue());
     }
-    if (p.stop() != null) {
-      b.addAllStop(p.stop());
-    }
+    b.addAllStop(p.stop());
+    b.addAllStopTokenIds(p.stopTokenIds());
     if (p.seed() != null) {
       b.setSeed(p.seed());
     }
@@ -46,15 +50,38 @@ final class SamplingParamsMapper {
     if (p.ignoreEos() != null) {
       b.setIgnoreEos(p.ignoreEos());
     }
+    if (p.minTokens() != null) {
+      b.setMinTokens(p.minTokens());
+    }
+    if (p.logprobs() != null) {
+      b.setLogprobs(p.logprobs());
+    }
+    if (p.promptLogprobs() != null) {
+      b.setPromptLogprobs(p.promptLogprobs());
+    }
+    if (p.includeStopStrInOutput() != null) {
+      b.setIncludeStopStrInOutput(p.includeStopStrInOutput());
+    }
+    if (p.truncatePromptTokens() != null) {
+      b.setTruncatePromptTokens(p.truncatePromptTokens());
+    }
+    p.logitBias().forEach((id, bias) -> b.putLogitBias(id, bias.floatValue()));
     if (p.jsonSchema() != null) {
       b.setJsonSchema(p.jsonSchema());
     } else if (p.regex() != null) {
       b.setRegex(p.regex());
     } else if (p.choice() != null) {
       b.setChoice(ChoiceConstraint.newBuilder().addAllChoices(p.choice()));
+    } else if (p.grammar() != null) {
+      b.setGrammar(p.grammar());
+    } else if (p.structuralTag() != null) {
+      b.setStructuralTag(p.structuralTag());
+    } else if (Boolean.TRUE.equals(p.jsonObject())) {
+      b.setJsonObject(true);
     }
-    // text out, not special tokens: the worker decodes ids itself with the same rule
-    b.setSkipSpecialTokens(true);
+    // vLLM's OpenAI default; it matters to the server only when it detokenizes for stop
+    // strings, and the worker decodes ids with the same rule
+    b.setSkipSpecialTokens(p.skipsSpecialTokens());
     return b.build();
   }
 }

@@ -4,6 +4,11 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.kvw.common.InferenceRequest;
+import io.kvw.common.SamplingParams;
+import io.kvw.proto.vllm.TokenizedInput;
+import io.kvw.worker.backend.Prompt;
+import io.kvw.worker.backend.PromptPreparer;
+import io.kvw.worker.backend.tokenizer.PromptEncoder;
 import io.kvw.proto.vllm.AbortRequest;
 import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.GetLoadsRequest;
@@ -46,7 +51,8 @@ public final class VllmGrpcBackend implements InferenceBackend {
   private final TargetPool targets;
   private final String modelName;
   private final TokenDecoder decoder;
-  private final Optional<ChatTemplate> chatTemplate;
+  private final PromptEncoder prompts;
+  private final SamplingDefaults samplingDefaults;
   private final AtomicInteger nextProbe = new AtomicInteger();
   /** Set once a target answers GetLoads with UNIMPLEMENTED: then the limit follows latency. */
   private volatile boolean loadsUnimplemented;
@@ -75,12 +81,27 @@ public final class VllmGrpcBackend implements InferenceBackend {
    */
   public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
       String modelName, TokenDecoder decoder, Optional<ChatTemplate> chatTemplate) {
+    this(channelsByTarget, modelName, decoder, new PromptEncoder(decoder, chatTemplate, 0),
+        SamplingDefaults.NONE);
+  }
+
+  /**
+   * @param channelsByTarget open channels per {@code host:port}; the backend owns and closes
+   *     them
+   * @param modelName the model requests may name
+   * @param prompts renders and tokenizes prompts for this model
+   * @param samplingDefaults filled into every request that leaves them unset
+   */
+  public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
+      String modelName, TokenDecoder decoder, PromptEncoder prompts,
+      SamplingDefaults samplingDefaults) {
     this.targets = new TargetPool(channelsByTarget.entrySet().stream()
         .map(e -> new TargetPool.Target(e.getKey(), e.getValue(), BREAKER_FAILURES,
             BREAKER_OPEN_FOR)).toList());
     this.modelName = modelName;
     this.decoder = decoder;
-    this.chatTemplate = chatTemplate;
+    this.prompts = prompts;
+    this.samplingDefaults = samplingDefaults;
   }
 
   /**
@@ -97,23 +118,33 @@ public final class VllmGrpcBackend implements InferenceBackend {
   }
 
   @Override
+  public PromptPreparer prompts() {
+    return prompts;
+  }
+
+  /**
+   * Sends the prepared prompt as {@code tokenized} input (ids plus the text for reference), as
+   * the smg router does: the server then uses exactly the tokens admission counted. A call
+   * without a prepared prompt (a direct caller) is prepared here the same way.
+   */
+  @Override
   public CompletableFuture<Generation> generate(GenerationCall call) {
     InferenceRequest request = call.request();
+    SamplingParams params = samplingDefaults.applyTo(request.params());
     GenerateRequest.Builder b = GenerateRequest.newBuilder()
         .setRequestId(call.backendRequestId())
         .setStream(true);
     try {
-      b.setSamplingParams(SamplingParamsMapper.toProto(request.params()));
-      if (request.prompt() != null) {
-        b.setText(request.prompt());
-      } else if (chatTemplate.isPresent()) {
-        b.setText(chatTemplate.get().render(request.messages()));
-      } else {
-        return CompletableFuture.failedFuture(new BackendException(
-            BackendException.Kind.REJECTED, "NO_CHAT_TEMPLATE", "model " + modelName
-                + " has no chat template this worker can render; send a prompt instead",
-            null));
+      Prompt prompt = call.prompt() != null ? call.prompt() : prompts.prepare(request);
+      b.setSamplingParams(SamplingParamsMapper.toProto(params));
+      TokenizedInput.Builder input = TokenizedInput.newBuilder().setOriginalText(prompt.text());
+      for (int id : prompt.ids()) {
+        input.addInputIds(id);
       }
+      b.setTokenized(input);
+    } catch (PromptPreparer.InvalidPromptException e) {
+      return CompletableFuture.failedFuture(new BackendException(
+          BackendException.Kind.REJECTED, "INVALID_PROMPT", e.getMessage(), null));
     } catch (RuntimeException e) {
       // never throw at the caller: every outcome goes through the future
       return CompletableFuture.failedFuture(new BackendException(
@@ -126,8 +157,7 @@ public final class VllmGrpcBackend implements InferenceBackend {
           BackendException.Kind.UNAVAILABLE, "CIRCUIT_OPEN", "every vLLM target's circuit is "
               + "open", null));
     }
-    GenerationObserver observer = new GenerationObserver(request.params().samples(), decoder,
-        call.onPartial());
+    GenerationObserver observer = new GenerationObserver(params, decoder, call.onPartial());
     target.stub().withDeadlineAfter(Math.max(1, call.timeout().toMillis()),
         TimeUnit.MILLISECONDS).generate(b.build(), observer);
     CompletableFuture<Generation> result = observer.result();

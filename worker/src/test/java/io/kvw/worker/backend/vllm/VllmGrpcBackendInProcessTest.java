@@ -126,8 +126,7 @@ class VllmGrpcBackendInProcessTest {
   }
 
   private static SamplingParams samples(int n) {
-    return new SamplingParams(null, null, null, null, null, List.of(), null, n, null, null,
-        null, null, null, null, null);
+    return SamplingParams.builder().n(n).build();
   }
 
   private Generation run(InferenceRequest request) throws Exception {
@@ -148,11 +147,19 @@ class VllmGrpcBackendInProcessTest {
   @Test
   void everySamplingParameterReachesVllmUnderItsOwnName() throws Exception {
     server.generate = (r, o) -> vllmStreams(o, ids("ok"));
-    run(prompt("hello", new SamplingParams(64, 0.7, 0.9, 40, 0.05, List.of("END", "\n\n"), 42,
-        1, 0.5, 0.25, 1.1, true, "{\"type\":\"object\"}", null, null)));
+    run(prompt("hello", SamplingParams.builder().maxTokens(64).temperature(0.7).topP(0.9)
+        .topK(40).minP(0.05).stop(List.of("END", "\n\n")).seed(42).n(1).presencePenalty(0.5)
+        .frequencyPenalty(0.25).repetitionPenalty(1.1).ignoreEos(true)
+        .jsonSchema("{\"type\":\"object\"}").logprobs(0).promptLogprobs(2)
+        .stopTokenIds(List.of(7, 9)).minTokens(3).logitBias(Map.of(5, -100.0))
+        .includeStopStrInOutput(true).truncatePromptTokens(100).skipSpecialTokens(false)
+        .build()));
     GenerateRequest sent = server.requests.get(0);
     assertThat(sent.getRequestId()).isEqualTo("r#1");
-    assertThat(sent.getText()).isEqualTo("hello");
+    // tokenized input, as the smg router sends it: the ids and the text for reference
+    assertThat(sent.getTokenized().getOriginalText()).isEqualTo("hello");
+    assertThat(sent.getTokenized().getInputIdsList()).containsExactlyElementsOf(
+        Arrays.stream(ids("hello")).boxed().toList());
     assertThat(sent.getStream()).isTrue();
     io.kvw.proto.vllm.SamplingParams p = sent.getSamplingParams();
     assertThat(p.getMaxTokens()).isEqualTo(64);
@@ -170,6 +177,15 @@ class VllmGrpcBackendInProcessTest {
     assertThat(p.getConstraintCase())
         .isEqualTo(io.kvw.proto.vllm.SamplingParams.ConstraintCase.JSON_SCHEMA);
     assertThat(p.getJsonSchema()).isEqualTo("{\"type\":\"object\"}");
+    assertThat(p.hasLogprobs()).isTrue();
+    assertThat(p.getLogprobs()).isZero();
+    assertThat(p.getPromptLogprobs()).isEqualTo(2);
+    assertThat(p.getStopTokenIdsList()).containsExactly(7, 9);
+    assertThat(p.getMinTokens()).isEqualTo(3);
+    assertThat(p.getLogitBiasMap()).containsEntry(5, -100f).hasSize(1);
+    assertThat(p.getIncludeStopStrInOutput()).isTrue();
+    assertThat(p.getTruncatePromptTokens()).isEqualTo(100);
+    assertThat(p.getSkipSpecialTokens()).isFalse();
   }
 
   @Test
@@ -177,9 +193,15 @@ class VllmGrpcBackendInProcessTest {
     server.generate = (r, o) -> vllmStreams(o, ids("ok"));
     run(prompt("hello", SamplingParams.DEFAULTS));
     io.kvw.proto.vllm.SamplingParams p = server.requests.get(0).getSamplingParams();
-    assertThat(p.hasMaxTokens() || p.hasTemperature() || p.hasTopP() || p.hasTopK()
-        || p.hasMinP() || p.hasSeed() || p.hasN() || p.hasPresencePenalty()
-        || p.hasFrequencyPenalty() || p.hasRepetitionPenalty() || p.hasIgnoreEos()).isFalse();
+    // on the wire, "unset" is no presence (temperature, max_tokens, seed, logprobs...) or 0
+    // (top_p, top_k, min_p, the penalties, n), which the servicer reads as vLLM's defaults
+    assertThat(p.hasMaxTokens() || p.hasTemperature() || p.hasSeed() || p.hasLogprobs()
+        || p.hasPromptLogprobs() || p.hasTruncatePromptTokens()).isFalse();
+    assertThat(List.of(p.getTopP(), p.getMinP(), p.getPresencePenalty(),
+        p.getFrequencyPenalty(), p.getRepetitionPenalty())).containsOnly(0f);
+    assertThat(List.of(p.getTopK(), p.getN(), p.getMinTokens())).containsOnly(0);
+    assertThat(p.getIgnoreEos() || p.getIncludeStopStrInOutput()).isFalse();
+    assertThat(p.getLogitBiasCount() + p.getStopTokenIdsCount()).isZero();
     assertThat(p.getStopCount()).isZero();
     assertThat(p.getConstraintCase())
         .isEqualTo(io.kvw.proto.vllm.SamplingParams.ConstraintCase.CONSTRAINT_NOT_SET);
@@ -190,13 +212,19 @@ class VllmGrpcBackendInProcessTest {
   @Test
   void regexAndChoiceAreTheOtherConstraints() throws Exception {
     server.generate = (r, o) -> vllmStreams(o, ids("ok"));
-    run(prompt("a", new SamplingParams(null, null, null, null, null, List.of(), null, null,
-        null, null, null, null, null, "[0-9]+", null)));
-    run(prompt("b", new SamplingParams(null, null, null, null, null, List.of(), null, null,
-        null, null, null, null, null, null, List.of("yes", "no"))));
+    run(prompt("a", SamplingParams.builder().regex("[0-9]+").build()));
+    run(prompt("b", SamplingParams.builder().choice(List.of("yes", "no")).build()));
+    run(prompt("c", SamplingParams.builder().grammar("root ::= \"x\"").build()));
+    run(prompt("d", SamplingParams.builder().jsonObject(true).build()));
+    run(prompt("e", SamplingParams.builder().structuralTag("{\"type\":\"tag\"}").build()));
     assertThat(server.requests.get(0).getSamplingParams().getRegex()).isEqualTo("[0-9]+");
     assertThat(server.requests.get(1).getSamplingParams().getChoice().getChoicesList())
         .containsExactly("yes", "no");
+    assertThat(server.requests.get(2).getSamplingParams().getGrammar())
+        .isEqualTo("root ::= \"x\"");
+    assertThat(server.requests.get(3).getSamplingParams().getJsonObject()).isTrue();
+    assertThat(server.requests.get(4).getSamplingParams().getStructuralTag())
+        .isEqualTo("{\"type\":\"tag\"}");
   }
 
   @Test
@@ -339,8 +367,85 @@ class VllmGrpcBackendInProcessTest {
     server.generate = (r, o) -> vllmStreams(o, ids("ok"));
     run(new InferenceRequest("c", null, null, List.of(new ChatMessage("system", "Be brief."),
         new ChatMessage("user", "Hi")), SamplingParams.DEFAULTS, null, false, null));
-    assertThat(server.requests.get(0).getText()).isEqualTo("<|im_start|>system\nBe brief."
-        + "<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    String rendered = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi"
+        + "<|im_end|>\n<|im_start|>assistant\n";
+    assertThat(server.requests.get(0).getTokenized().getOriginalText()).isEqualTo(rendered);
+    assertThat(server.requests.get(0).getTokenized().getInputIdsList())
+        .containsExactlyElementsOf(Arrays.stream(ids(rendered)).boxed().toList());
+  }
+
+  @Test
+  void theModelsDefaultsFillOnlyWhatTheRequestLeftUnset() throws Exception {
+    backend.close();
+    backend = new VllmGrpcBackend(server.channels(1), "m", TokenDecoder.load(tokenizerDir),
+        new io.kvw.worker.backend.tokenizer.PromptEncoder(TokenDecoder.load(tokenizerDir),
+            Optional.empty(), 0),
+        SamplingDefaults.parse("{\"temperature\":0.6,\"top_p\":0.95,\"top_k\":20,"
+            + "\"min_p\":0.05,\"repetition_penalty\":1.1,\"max_tokens\":9}"));
+    server.generate = (r, o) -> vllmStreams(o, ids("ok"));
+    run(prompt("a", SamplingParams.DEFAULTS));
+    run(prompt("b", SamplingParams.builder().temperature(0.0).topK(-1).minP(0.0).build()));
+    io.kvw.proto.vllm.SamplingParams unset = server.requests.get(0).getSamplingParams();
+    assertThat(unset.getTemperature()).isEqualTo(0.6f);
+    assertThat(unset.getTopP()).isEqualTo(0.95f);
+    assertThat(unset.getTopK()).isEqualTo(20);
+    assertThat(unset.getMinP()).isEqualTo(0.05f);
+    assertThat(unset.getRepetitionPenalty()).isEqualTo(1.1f);
+    assertThat(unset.hasMaxTokens()).as("only the five sampling keys").isFalse();
+    io.kvw.proto.vllm.SamplingParams explicit = server.requests.get(1).getSamplingParams();
+    assertThat(explicit.hasTemperature()).isTrue();
+    assertThat(explicit.getTemperature()).isZero();
+    assertThat(explicit.getTopK()).as("-1: no top-k, sent as 0").isZero();
+    assertThat(explicit.getMinP()).isZero();
+    assertThat(explicit.getTopP()).isEqualTo(0.95f);
+  }
+
+  @Test
+  void logprobsAndTheMatchedStopComeBackPerSample() throws Exception {
+    int[] answer = ids("one two. three");
+    String stop = ".";
+    server.generate = (r, o) -> {
+      for (int i = 0; i < answer.length; i++) {
+        GenerateStreamChunk.Builder c = chunk(0, answer, i, i + 1).getChunk().toBuilder()
+            .setOutputLogprobs(io.kvw.proto.vllm.OutputLogProbs.newBuilder()
+                .addTokenIds(answer[i]).addTokenLogprobs(-0.5f * i)
+                .addTopLogprobs(io.kvw.proto.vllm.TopLogProbs.newBuilder()
+                    .addTokenIds(answer[i]).addValues(-0.5f * i)
+                    .addTokenIds(answer[0]).addValues(-9f)));
+        if (i == 0) {
+          c.setInputLogprobs(io.kvw.proto.vllm.InputLogProbs.newBuilder()
+              .addTokenIds(answer[0]).addTokenLogprobs(
+                  io.kvw.proto.vllm.InputTokenLogProb.getDefaultInstance())
+              .addTokenIds(answer[1]).addTokenLogprobs(
+                  io.kvw.proto.vllm.InputTokenLogProb.newBuilder().setValue(-3f)));
+        }
+        o.onNext(GenerateResponse.newBuilder().setChunk(c).build());
+      }
+      o.onNext(GenerateResponse.newBuilder().setComplete(complete(0, answer,
+          answer.length - 1, answer.length, "stop").getComplete().toBuilder()
+          .setMatchedStopStr(stop)).build());
+      o.onCompleted();
+    };
+    Generation g = run(prompt("hi", SamplingParams.builder().logprobs(2).promptLogprobs(1)
+        .stop(List.of(stop)).build()));
+    io.kvw.common.Output out = g.outputs().get(0);
+    assertThat(out.matchedStop()).isEqualTo(io.kvw.common.MatchedStop.string("."));
+    assertThat(out.text()).as("vLLM's text ends before the stop string").isEqualTo("one two");
+    assertThat(out.logprobs()).hasSize(answer.length);
+    TokenDecoder d = TokenDecoder.load(tokenizerDir);
+    for (int i = 0; i < answer.length; i++) {
+      io.kvw.common.TokenLogprob t = out.logprobs().get(i);
+      assertThat(t.token()).isEqualTo(d.tokenText(answer[i]));
+      assertThat(t.logprob()).isEqualTo(-0.5f * i);
+      assertThat(t.topLogprobs()).extracting(io.kvw.common.TokenLogprob::logprob)
+          .containsExactly(-0.5f * i, -9f);
+    }
+    assertThat(String.join("", out.logprobs().stream().map(io.kvw.common.TokenLogprob::token)
+        .toList())).isEqualTo("one two. three");
+    assertThat(g.promptLogprobs()).hasSize(2);
+    assertThat(g.promptLogprobs().get(0)).isNull();
+    assertThat(g.promptLogprobs().get(1).logprob()).isEqualTo(-3f);
+    d.close();
   }
 
   @Test
