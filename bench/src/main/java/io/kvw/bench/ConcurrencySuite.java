@@ -416,8 +416,8 @@ final class ConcurrencySuite {
       for (int i = 0; i < n; i++) {
         permits.acquire();
         InferenceRequest r = new InferenceRequest("g-" + i, null, "bench request number " + i
-            + " for the worker", null, new SamplingParams(1, null, null, null, null, List.of(),
-            null, null, null, null, null, null, null, null, null), null, false, null);
+            + " for the worker", null, SamplingParams.builder().maxTokens(1).build(), null, false,
+            null);
         backend.generate(new GenerationCall("g-" + i, r, Duration.ofSeconds(30), null))
             .whenComplete((g, e) -> {
               permits.release();

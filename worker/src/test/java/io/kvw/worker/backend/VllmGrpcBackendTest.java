@@ -115,9 +115,10 @@ class VllmGrpcBackendTest {
   @Test
   void aRequestTheServerRefusesIsRejectedNotRetried() {
     connect(VllmSimulator.builder().maxContextLength(8));
+    // a prepared prompt goes out as it is (admission would have refused this one itself)
     Throwable e = failure(backend.generate(new GenerationCall("r#1", prompt(
         "far too many words for this tiny context", params(4, null)), Duration.ofSeconds(5),
-        null)));
+        null, new Prompt("far too many words for this tiny context", new int[12]))));
     assertThat(e).isInstanceOfSatisfying(BackendException.class, b -> {
       assertThat(b.kind()).isEqualTo(BackendException.Kind.REJECTED);
       assertThat(b.status()).isEqualTo("INVALID_ARGUMENT");
