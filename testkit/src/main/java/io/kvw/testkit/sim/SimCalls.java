@@ -4,6 +4,7 @@ import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.SamplingParams;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What each {@code Generate} call carried, in arrival order: the request id, the token ids
@@ -24,13 +25,15 @@ public final class SimCalls {
       SamplingParams params) {}
 
   private final ConcurrentLinkedQueue<Call> calls = new ConcurrentLinkedQueue<>();
+  /** The queue's size, kept apart: ConcurrentLinkedQueue.size() walks the whole queue. */
+  private final AtomicInteger size = new AtomicInteger();
 
   void record(GenerateRequest request, int[] inputIds) {
     calls.add(new Call(request.getRequestId(), request.hasTokenized(), inputIds.clone(),
         request.hasTokenized() ? request.getTokenized().getOriginalText() : request.getText(),
         request.getSamplingParams()));
-    if (calls.size() > CAPACITY) {
-      calls.poll();
+    if (size.incrementAndGet() > CAPACITY && calls.poll() != null) {
+      size.decrementAndGet();
     }
   }
 
@@ -45,6 +48,8 @@ public final class SimCalls {
   }
 
   public void clear() {
-    calls.clear();
+    while (calls.poll() != null) {
+      size.decrementAndGet();
+    }
   }
 }

@@ -111,7 +111,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
    */
   private Object stop(int[][] outputs, int s, SamplingParams p, String[] reasons) {
     int[] o = outputs[s];
-    for (int i = 0; i < o.length; i++) {
+    for (int i = 0; i < o.length && p.getStopTokenIdsCount() > 0; i++) {
       if (p.getStopTokenIdsList().contains(o[i])) {
         outputs[s] = Arrays.copyOf(o, i + 1);
         reasons[s] = "stop";
