@@ -69,7 +69,7 @@ public final class VllmBackendFactory implements BackendFactory {
       Optional<ChatTemplate> template = ChatTemplate.load(decoder.directory());
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
-          template.map(c -> c.family().toString()).orElse("none (chat requests are refused)"));
+          template.map(c -> "from " + c.origin()).orElse("none (chat requests are refused)"));
       return new VllmGrpcBackend(byTarget, model, decoder, template);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);

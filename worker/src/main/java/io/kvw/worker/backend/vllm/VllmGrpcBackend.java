@@ -17,6 +17,7 @@ import io.kvw.worker.backend.Generation;
 import io.kvw.worker.backend.GenerationCall;
 import io.kvw.worker.backend.InferenceBackend;
 import io.kvw.worker.backend.tokenizer.ChatTemplate;
+import io.kvw.worker.backend.tokenizer.ChatTemplateException;
 import io.kvw.worker.backend.tokenizer.TokenDecoder;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -107,13 +108,17 @@ public final class VllmGrpcBackend implements InferenceBackend {
       if (request.prompt() != null) {
         b.setText(request.prompt());
       } else if (chatTemplate.isPresent()) {
-        b.setText(chatTemplate.get().render(request.messages()));
+        b.setText(chatTemplate.get().render(request));
       } else {
         return CompletableFuture.failedFuture(new BackendException(
             BackendException.Kind.REJECTED, "NO_CHAT_TEMPLATE", "model " + modelName
                 + " has no chat template this worker can render; send a prompt instead",
             null));
       }
+    } catch (ChatTemplateException e) {
+      // the template refused the conversation: its own words, as vLLM's server reports them
+      return CompletableFuture.failedFuture(new BackendException(
+          BackendException.Kind.REJECTED, "CHAT_TEMPLATE", e.getMessage(), e));
     } catch (RuntimeException e) {
       // never throw at the caller: every outcome goes through the future
       return CompletableFuture.failedFuture(new BackendException(
