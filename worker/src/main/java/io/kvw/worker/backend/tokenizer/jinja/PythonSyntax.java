@@ -3,6 +3,7 @@ package io.kvw.worker.backend.tokenizer.jinja;
 import com.hubspot.jinjava.el.ExtendedSyntaxBuilder;
 import com.hubspot.jinjava.el.ext.AdditionOperator;
 import com.hubspot.jinjava.el.ext.ExtendedParser;
+import com.hubspot.jinjava.el.ext.ExtendedScanner;
 import com.hubspot.jinjava.el.ext.NamedParameterOperator;
 import com.hubspot.jinjava.objects.collections.PyList;
 import java.util.ArrayList;
@@ -32,7 +33,9 @@ import jinjava.javax.el.ELContext;
  *       is {@code not (x is defined)}), not to the next value;</li>
  *   <li>a keyword argument takes the whole expression after {@code =}
  *       ({@code namespace(i=messages|length - 1)});</li>
- *   <li>slices take a step ({@code messages[::-1]}).</li>
+ *   <li>slices take a step ({@code messages[::-1]});</li>
+ *   <li>string literals take Python's escapes ({@code \\x41}, {@code \\u00e9}, a backslash
+ *       before a line break...).</li>
  * </ul>
  * Requires Jinjava's natural operator precedence (filters bind before arithmetic).
  */
@@ -55,6 +58,11 @@ public final class PythonSyntax extends ExtendedSyntaxBuilder {
   private static final class PythonParser extends ExtendedParser {
     PythonParser(PythonSyntax builder, String input) {
       super(builder, input);
+    }
+
+    @Override
+    protected Scanner createScanner(String expression) {
+      return new PythonScanner(expression);
     }
 
     @Override
@@ -148,6 +156,65 @@ public final class PythonSyntax extends ExtendedSyntaxBuilder {
     private boolean sliceEnd() {
       Symbol s = getToken().getSymbol();
       return s == Symbol.COLON || s == Symbol.RBRACK;
+    }
+  }
+
+  /** Jinjava's scanner with string literals unescaped the way Python unescapes them. */
+  private static final class PythonScanner extends ExtendedScanner {
+    PythonScanner(String input) {
+      super(input);
+    }
+
+    @Override
+    protected Token nextString() throws ScanException {
+      String in = getInput();
+      char quote = in.charAt(getPosition());
+      StringBuilder b = new StringBuilder();
+      int i = getPosition() + 1;
+      while (i < in.length()) {
+        char c = in.charAt(i++);
+        if (c == quote) {
+          return token(Symbol.STRING, b.toString(), i - getPosition());
+        }
+        if (c != '\\' || i == in.length()) {
+          b.append(c);
+          continue;
+        }
+        char e = in.charAt(i++);
+        switch (e) {
+          case '\n' -> { } // a line continuation
+          case '\\', '\'', '"' -> b.append(e);
+          case 'a' -> b.append('\u0007');
+          case 'b' -> b.append('\b');
+          case 'f' -> b.append('\f');
+          case 'n' -> b.append('\n');
+          case 'r' -> b.append('\r');
+          case 't' -> b.append('\t');
+          case 'v' -> b.append('\u000b');
+          case 'x', 'u', 'U' -> {
+            int digits = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+            if (i + digits > in.length()) {
+              throw new ScanException(getPosition(), "truncated \\" + e + " escape", "hex");
+            }
+            b.appendCodePoint(Integer.parseInt(in.substring(i, i + digits), 16));
+            i += digits;
+          }
+          default -> {
+            if (e >= '0' && e <= '7') {
+              int end = i - 1;
+              while (end < in.length() && end < i + 2 && in.charAt(end) >= '0'
+                  && in.charAt(end) <= '7') {
+                end++;
+              }
+              b.append((char) Integer.parseInt(in.substring(i - 1, end), 8));
+              i = end;
+            } else {
+              b.append('\\').append(e); // Python keeps unknown escapes as written
+            }
+          }
+        }
+      }
+      throw new ScanException(getPosition(), "unterminated string", String.valueOf(quote));
     }
   }
 

@@ -42,8 +42,11 @@ import jinjava.javax.el.ExpressionFactory;
  * from any number of threads: every render gets its own interpreter and context.
  */
 public final class TransformersJinja {
-  /** The message of the template's raise_exception in the render on this thread, if any. */
-  private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+  /** The template's raise_exception in the render on this thread, if it called it. */
+  private static final ThreadLocal<Raised> RAISED = new ThreadLocal<>();
+
+  /** A raise_exception call, and how many errors the render had recorded before it. */
+  private record Raised(String message, int errorsBefore) {}
 
   private final Jinjava jinjava;
   private final JinjavaConfig config;
@@ -125,11 +128,21 @@ public final class TransformersJinja {
     RAISED.remove();
     try {
       String out = interpreter.render(template.root, false);
-      String raised = RAISED.get();
-      if (raised != null) {
-        throw new ChatTemplateException(raised, true);
+      // Jinja2 stops at the first error; Jinjava records it and goes on: report the first
+      Raised raised = RAISED.get();
+      List<TemplateError> errors = interpreter.getErrors();
+      for (int i = 0; i < errors.size(); i++) {
+        if (raised != null && raised.errorsBefore() <= i) {
+          break;
+        }
+        if (errors.get(i).getSeverity() == TemplateError.ErrorType.FATAL) {
+          throw new ChatTemplateException("the chat template failed: "
+              + errors.get(i).getMessage(), false);
+        }
       }
-      failOnErrors(interpreter, "the chat template failed: ");
+      if (raised != null) {
+        throw new ChatTemplateException(raised.message(), true);
+      }
       return out;
     } finally {
       RAISED.remove();
@@ -145,7 +158,7 @@ public final class TransformersJinja {
 
   private static void failOnErrors(JinjavaInterpreter interpreter, String prefix) {
     for (TemplateError e : interpreter.getErrors()) {
-      if (e.getSeverity() == com.hubspot.jinjava.interpret.TemplateError.ErrorType.FATAL) {
+      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
         throw new ChatTemplateException(prefix + e.getMessage(), false);
       }
     }
@@ -171,7 +184,7 @@ public final class TransformersJinja {
   /** transformers' raise_exception: the template refuses the conversation with msg. */
   public static String raiseException(String message) {
     if (RAISED.get() == null) {
-      RAISED.set(message);
+      RAISED.set(new Raised(message, JinjavaInterpreter.getCurrent().getErrors().size()));
     }
     throw new TemplateRaised(message);
   }
