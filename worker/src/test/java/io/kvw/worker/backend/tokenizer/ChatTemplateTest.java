@@ -62,7 +62,7 @@ class ChatTemplateTest {
 
   @Test
   void kwargsToolsAndDocumentsAreTemplateVariables(@TempDir Path dir) throws Exception {
-    ChatTemplate t = load(dir, Map.of("chat_template", "{{ enable_thinking is false }}|"
+    ChatTemplate t = load(dir, Map.of("chat_template", "{{ enable_thinking }}|"
         + "{{ tools[0].function.name }}|{{ documents | tojson }}|{{ messages[0].name }}"));
     var options = new ChatOptions(JSON.readTree("{\"enable_thinking\": false}"),
         JSON.readTree("[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]"),
@@ -70,7 +70,7 @@ class ChatTemplateTest {
     var message = new ChatMessage("user",
         JSON.readTree("{\"role\":\"user\",\"content\":\"x\",\"name\":\"ann\"}"));
     assertThat(t.render(chat(options, message)))
-        .isEqualTo("true|f|[{\"title\": \"Ä\", \"text\": \"b\"}]|ann");
+        .isEqualTo("False|f|[{\"title\": \"Ä\", \"text\": \"b\"}]|ann");
   }
 
   @Test

@@ -6,6 +6,7 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
 import com.hubspot.jinjava.el.TruthyTypeConverter;
 import com.hubspot.jinjava.interpret.Context;
+import com.hubspot.jinjava.interpret.InterpreterFactory;
 import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.exptest.ExpTest;
@@ -64,6 +65,9 @@ public final class TransformersJinja {
         .withLocale(Locale.ROOT)
         .withDateTimeProvider(clock::millis)
         .withMaxOutputSize(64L * 1024 * 1024)
+        // a message saying "{{ x }}" is text: Jinjava would otherwise render what it prints
+        .withNestedInterpretationEnabled(false)
+        .withInterperterFactory(new PythonPrinting())
         .withLegacyOverrides(LegacyOverrides.newBuilder()
             .withEvaluateMapKeys(true)
             .withIterateOverMapKeys(true)
@@ -76,6 +80,38 @@ public final class TransformersJinja {
         .build();
     this.jinjava = new PythonJinjava(config);
     register(jinjava.getGlobalContext());
+  }
+
+  /**
+   * Interpreters that print values as Python's str() does: True and False, lists and dicts in
+   * Python's notation, floats as repr() writes them. An undefined or null value prints nothing.
+   */
+  private static final class PythonPrinting implements InterpreterFactory {
+    @Override
+    public JinjavaInterpreter newInstance(JinjavaInterpreter orig) {
+      return new Interpreter(orig);
+    }
+
+    @Override
+    public JinjavaInterpreter newInstance(Jinjava application, Context context,
+        JinjavaConfig renderConfig) {
+      return new Interpreter(application, context, renderConfig);
+    }
+
+    private static final class Interpreter extends JinjavaInterpreter {
+      Interpreter(JinjavaInterpreter orig) {
+        super(orig);
+      }
+
+      Interpreter(Jinjava application, Context context, JinjavaConfig config) {
+        super(application, context, config);
+      }
+
+      @Override
+      public String getAsString(Object object) {
+        return object == null ? "" : PythonValues.str(object);
+      }
+    }
   }
 
   /** Jinjava whose expressions use {@link PythonSyntax}. */
@@ -242,8 +278,8 @@ public final class TransformersJinja {
 
     @Override
     public Object filter(Object var, JinjavaInterpreter interpreter, String... args) {
-      return PythonValues.strip(PythonValues.str(var), args.length > 0 ? args[0] : null, true,
-          true);
+      return var == null ? "" : PythonValues.strip(PythonValues.str(var),
+          args.length > 0 ? args[0] : null, true, true);
     }
   }
 
