@@ -17,6 +17,8 @@ import java.util.List;
  * @param deadline the instant past which the request must not be sent, or null
  * @param stream whether partial outputs go to the stream topic
  * @param metadata a JSON object echoed verbatim in the result, or null
+ * @param chat what the chat template gets besides {@code messages}; never null
+ *     ({@link ChatOptions#NONE} for a plain prompt)
  */
 public record InferenceRequest(
     String id,
@@ -26,4 +28,12 @@ public record InferenceRequest(
     SamplingParams params,
     Instant deadline,
     boolean stream,
-    JsonNode metadata) {}
+    JsonNode metadata,
+    ChatOptions chat) {
+
+  /** A request without chat template options. */
+  public InferenceRequest(String id, String model, String prompt, List<ChatMessage> messages,
+      SamplingParams params, Instant deadline, boolean stream, JsonNode metadata) {
+    this(id, model, prompt, messages, params, deadline, stream, metadata, ChatOptions.NONE);
+  }
+}

@@ -139,6 +139,11 @@ public final class RequestCodec {
     }
     String prompt = null;
     List<ChatMessage> messages = null;
+    ChatOptions chat = chatOptions(root);
+    if (promptNode != null && chat != ChatOptions.NONE) {
+      throw new Invalid("chat_template_kwargs, tools and documents apply to messages only, "
+          + "not to a prompt");
+    }
     if (promptNode != null) {
       if (!promptNode.isTextual()) {
         throw new Invalid("prompt must be a string, got " + kind(promptNode));
@@ -161,7 +166,7 @@ public final class RequestCodec {
       throw new Invalid("metadata must be a JSON object, got " + kind(metadata));
     }
     return new InferenceRequest(id, model, prompt, messages, params, deadline,
-        streamNode != null && streamNode.booleanValue(), metadata);
+        streamNode != null && streamNode.booleanValue(), metadata, chat);
   }
 
   private List<ChatMessage> messages(JsonNode node) throws Invalid {
@@ -177,21 +182,117 @@ public final class RequestCodec {
     }
     List<ChatMessage> out = new ArrayList<>(node.size());
     for (int i = 0; i < node.size(); i++) {
-      JsonNode m = node.get(i);
-      if (!m.isObject()) {
-        throw new Invalid("messages[" + i + "] must be an object with role and content");
-      }
-      JsonNode role = m.get("role");
-      JsonNode content = m.get("content");
-      if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
-        throw new Invalid("messages[" + i + "].role must be one of " + ROLES);
-      }
-      if (content == null || !content.isTextual()) {
-        throw new Invalid("messages[" + i + "].content must be a string");
-      }
-      out.add(new ChatMessage(role.textValue(), content.textValue()));
+      out.add(message(node.get(i), "messages[" + i + "]"));
     }
     return List.copyOf(out);
+  }
+
+  /**
+   * One message, passed to the chat template as sent once its fields have the shapes
+   * OpenAI's chat API gives them.
+   */
+  private static ChatMessage message(JsonNode m, String at) throws Invalid {
+    if (!m.isObject()) {
+      throw new Invalid(at + " must be an object with role and content");
+    }
+    JsonNode role = m.get("role");
+    if (role == null || !role.isTextual() || !ROLES.contains(role.textValue())) {
+      throw new Invalid(at + ".role must be one of " + ROLES);
+    }
+    JsonNode toolCalls = present(m.get("tool_calls"));
+    if (toolCalls != null) {
+      if (!toolCalls.isArray() || toolCalls.isEmpty()) {
+        throw new Invalid(at + ".tool_calls must be a non-empty array of objects");
+      }
+      for (int j = 0; j < toolCalls.size(); j++) {
+        if (!toolCalls.get(j).isObject()) {
+          throw new Invalid(at + ".tool_calls[" + j + "] must be an object, got "
+              + kind(toolCalls.get(j)));
+        }
+      }
+    }
+    JsonNode content = present(m.get("content"));
+    if (content == null) {
+      if (toolCalls == null) {
+        throw new Invalid(at + ".content must be a string or a list of parts (it may be null "
+            + "only next to tool_calls)");
+      }
+    } else if (content.isArray()) {
+      parts(content, at + ".content");
+    } else if (!content.isTextual()) {
+      throw new Invalid(at + ".content must be a string or a list of parts, got "
+          + kind(content));
+    }
+    for (String field : MESSAGE_STRINGS) {
+      JsonNode v = present(m.get(field));
+      if (v != null && !v.isTextual()) {
+        throw new Invalid(at + "." + field + " must be a string, got " + kind(v));
+      }
+    }
+    return new ChatMessage(role.textValue(), m);
+  }
+
+  /** Message fields a template may read that OpenAI's API gives as strings. */
+  private static final List<String> MESSAGE_STRINGS = List.of("name", "tool_call_id",
+      "reasoning_content");
+
+  private static void parts(JsonNode parts, String at) throws Invalid {
+    if (parts.isEmpty()) {
+      throw new Invalid(at + " must not be an empty list");
+    }
+    for (int j = 0; j < parts.size(); j++) {
+      JsonNode part = parts.get(j);
+      String where = at + "[" + j + "]";
+      if (!part.isObject() || !part.path("type").isTextual()) {
+        throw new Invalid(where + " must be an object with a type, e.g. "
+            + "{\"type\": \"text\", \"text\": \"...\"}");
+      }
+      if ("text".equals(part.get("type").textValue()) && !part.path("text").isTextual()) {
+        throw new Invalid(where + ".text must be a string");
+      }
+    }
+  }
+
+  /** chat_template_kwargs, tools and documents; {@link ChatOptions#NONE} when none is set. */
+  private static ChatOptions chatOptions(JsonNode root) throws Invalid {
+    JsonNode kwargs = present(root.get("chat_template_kwargs"));
+    if (kwargs != null) {
+      if (!kwargs.isObject()) {
+        throw new Invalid("chat_template_kwargs must be a JSON object, got " + kind(kwargs));
+      }
+      for (String reserved : RESERVED_TEMPLATE_VARIABLES) {
+        if (kwargs.has(reserved)) {
+          throw new Invalid("chat_template_kwargs." + reserved + " is set by the worker; give "
+              + "the request's own fields instead");
+        }
+      }
+    }
+    JsonNode tools = objects(root, "tools");
+    JsonNode documents = objects(root, "documents");
+    if (kwargs == null && tools == null && documents == null) {
+      return ChatOptions.NONE;
+    }
+    return new ChatOptions(kwargs, tools, documents);
+  }
+
+  /** The template variables the worker sets itself, which kwargs may not replace. */
+  private static final List<String> RESERVED_TEMPLATE_VARIABLES = List.of("messages", "tools",
+      "documents", "add_generation_prompt");
+
+  private static JsonNode objects(JsonNode root, String field) throws Invalid {
+    JsonNode v = present(root.get(field));
+    if (v == null) {
+      return null;
+    }
+    if (!v.isArray()) {
+      throw new Invalid(field + " must be an array of objects, got " + kind(v));
+    }
+    for (int i = 0; i < v.size(); i++) {
+      if (!v.get(i).isObject()) {
+        throw new Invalid(field + "[" + i + "] must be an object, got " + kind(v.get(i)));
+      }
+    }
+    return v;
   }
 
   static List<String> strings(JsonNode node, String field, int max) throws Invalid {

@@ -111,6 +111,32 @@ class RequestCodecTest {
   }
 
   @Test
+  void chatMessagesReachTheTemplateAsSentWithTheirOptions() {
+    InferenceRequest r = accepted("{\"messages\":["
+        + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"name\":\"ann\"},"
+        + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
+        + "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}],"
+        + "\"reasoning_content\":\"hm\"},"
+        + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"42\"}],"
+        + "\"chat_template_kwargs\":{\"enable_thinking\":false},"
+        + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
+        + "\"documents\":[{\"title\":\"t\",\"text\":\"d\"}]}");
+    assertThat(r.messages()).extracting(ChatMessage::role)
+        .containsExactly("user", "assistant", "tool");
+    assertThat(r.messages().get(0).message().get("content").get(0).get("text").textValue())
+        .isEqualTo("Hi");
+    assertThat(r.messages().get(0).message().get("name").textValue()).isEqualTo("ann");
+    assertThat(r.messages().get(1).message().get("content").isNull()).isTrue();
+    assertThat(r.messages().get(1).message().get("reasoning_content").textValue())
+        .isEqualTo("hm");
+    assertThat(r.chat().templateKwargs().get("enable_thinking").booleanValue()).isFalse();
+    assertThat(r.chat().tools().get(0).get("function").get("name").textValue()).isEqualTo("f");
+    assertThat(r.chat().documents().get(0).get("text").textValue()).isEqualTo("d");
+    assertThat(accepted("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}").chat())
+        .isEqualTo(ChatOptions.NONE);
+  }
+
+  @Test
   void theEarlierOfTtlAndDeadlineWins() {
     assertThat(accepted("{\"prompt\":\"a\",\"ttl_ms\":1000,\"deadline\":\"2100-01-01T00:00:00Z\"}")
         .deadline()).isEqualTo(Instant.ofEpochMilli(TS + 1000));
@@ -147,6 +173,35 @@ class RequestCodecTest {
         Arguments.of("{\"messages\":[{\"role\":\"king\",\"content\":\"b\"}]}",
             "messages[0].role"),
         Arguments.of("{\"messages\":[{\"role\":\"user\"}]}", "messages[0].content"),
+        Arguments.of("{\"messages\":[{\"role\":7,\"content\":\"b\"}]}", "messages[0].role"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":5}]}",
+            "messages[0].content must be a string or a list of parts, got a number"),
+        Arguments.of("{\"messages\":[{\"role\":\"assistant\",\"content\":null}]}",
+            "messages[0].content must be a string or a list of parts (it may be null only "
+                + "next to tool_calls)"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":[]}]}",
+            "messages[0].content must not be an empty list"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":[\"hi\"]}]}",
+            "messages[0].content[0] must be an object with a type"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\"}]}]}",
+            "messages[0].content[0].text must be a string"),
+        Arguments.of("{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":{}}]}",
+            "messages[0].tool_calls must be a non-empty array of objects"),
+        Arguments.of("{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[1]}]}",
+            "messages[0].tool_calls[0] must be an object, got a number"),
+        Arguments.of("{\"messages\":[{\"role\":\"tool\",\"content\":\"x\",\"tool_call_id\":1}]}",
+            "messages[0].tool_call_id must be a string, got a number"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":[]}]}",
+            "messages[0].name must be a string, got an array"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+            + "\"chat_template_kwargs\":[]}", "chat_template_kwargs must be a JSON object, got an array"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
+            + "\"chat_template_kwargs\":{\"messages\":[]}}", "chat_template_kwargs.messages is set by"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"tools\":{}}",
+            "tools must be an array of objects, got an object"),
+        Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"documents\":[1]}",
+            "documents[0] must be an object, got a number"),
+        Arguments.of("{\"prompt\":\"a\",\"tools\":[]}", "apply to messages only"),
         Arguments.of("{\"id\":\"\",\"prompt\":\"a\"}", "id must be a string of 1 to 256"),
         Arguments.of("{\"id\":7,\"prompt\":\"a\"}", "id must be a string"),
         Arguments.of("{\"id\":\"" + "x".repeat(257) + "\",\"prompt\":\"a\"}", "id must be"),

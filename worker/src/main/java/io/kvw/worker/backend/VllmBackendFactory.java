@@ -72,7 +72,7 @@ public final class VllmBackendFactory implements BackendFactory {
       SamplingDefaults defaults = samplingDefaults(config, info);
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
-          template.map(c -> c.family().toString()).orElse("none (chat requests are refused)"));
+          template.map(c -> "from " + c.origin()).orElse("none (chat requests are refused)"));
       return new VllmGrpcBackend(byTarget, model, decoder, new PromptEncoder(decoder, template,
           info.getMaxContextLength()), defaults);
     } catch (RuntimeException | IOException e) {

@@ -3,127 +3,164 @@ package io.kvw.worker.backend.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvw.common.ChatMessage;
+import io.kvw.common.ChatOptions;
+import io.kvw.common.InferenceRequest;
+import io.kvw.worker.backend.tokenizer.jinja.TransformersJinja;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Renders chat messages into the prompt text the model was trained on.
+ * The model's chat template, executed as vLLM's server executes it: Jinja with the settings of
+ * transformers' {@code apply_chat_template} (see {@link TransformersJinja}), the messages as the
+ * user sent them, the request's {@code tools}, {@code documents} and
+ * {@code chat_template_kwargs}, the tokenizer's special tokens, and
+ * {@code add_generation_prompt=true}.
  *
- * <p>The model's {@code chat_template} (Jinja, from {@code tokenizer_config.json}) is
- * recognised by its markers rather than executed: ChatML ({@code <|im_start|>}: Qwen, many
- * fine-tunes) and Llama 3 ({@code <|start_header_id|>}). Any other template makes chat requests
- * end as {@code backend_rejected} with a message saying so; plain prompts are unaffected.
- * A full Jinja engine is the planned replacement.
- *
- * <p>A ChatML template that writes a fixed system message when the conversation has none
- * (Qwen2 and Qwen2.5: "You are Qwen, created by Alibaba Cloud...") has it found and applied
- * the same way. Not reproduced: tools, and the date preamble of Llama 3.1+ templates.
+ * <p>The template comes from {@code chat_template.jinja} in the tokenizer directory when there
+ * is one, else from {@code tokenizer_config.json}'s {@code chat_template} (a string, or a list of
+ * named templates of which {@code default} is used). It is parsed once; {@link #render} is
+ * thread-safe.
  */
 public final class ChatTemplate {
+  private static final Logger log = LoggerFactory.getLogger(ChatTemplate.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** The special tokens transformers passes to every template (those the tokenizer sets). */
+  private static final List<String> SPECIAL_TOKENS = List.of("bos_token", "eos_token",
+      "unk_token", "pad_token");
 
-  /** The template families this renderer knows. */
-  public enum Family { CHATML, LLAMA3 }
+  private final TransformersJinja jinja;
+  private final TransformersJinja.Compiled template;
+  private final Map<String, Object> specialTokens;
+  private final String origin;
 
-  /** A whole ChatML system turn written as one Jinja string literal: a fixed default. */
-  private static final Pattern DEFAULT_SYSTEM = Pattern.compile(
-      "(['\"])<\\|im_start\\|>system(?:\\\\n|\n)((?:(?!\\1)[^\\\\]|\\\\.)*?)"
-          + "<\\|im_end\\|>(?:\\\\n|\n)\\1");
-
-  private final Family family;
-  private final String bosToken;
-  private final String defaultSystem;
-
-  private ChatTemplate(Family family, String bosToken, String defaultSystem) {
-    this.family = family;
-    this.bosToken = bosToken;
-    this.defaultSystem = defaultSystem;
+  private ChatTemplate(TransformersJinja jinja, TransformersJinja.Compiled template,
+      Map<String, Object> specialTokens, String origin) {
+    this.jinja = jinja;
+    this.template = template;
+    this.specialTokens = specialTokens;
+    this.origin = origin;
   }
 
-  /** Reads the template next to the tokenizer; empty when there is none it can render. */
+  /**
+   * Reads and compiles the template next to the tokenizer; empty when there is none, or when it
+   * does not compile (logged: chat requests are then refused, prompts still served).
+   */
   public static Optional<ChatTemplate> load(Path tokenizerDirectory) throws IOException {
-    Path config = tokenizerDirectory.resolve("tokenizer_config.json");
-    if (!Files.isRegularFile(config)) {
+    return load(tokenizerDirectory, Clock.systemDefaultZone());
+  }
+
+  /** {@link #load(Path)} with the clock {@code strftime_now} reads. */
+  static Optional<ChatTemplate> load(Path tokenizerDirectory, Clock clock) throws IOException {
+    Path configFile = tokenizerDirectory.resolve("tokenizer_config.json");
+    JsonNode config = Files.isRegularFile(configFile) ? JSON.readTree(configFile.toFile())
+        : JSON.createObjectNode();
+    Path jinjaFile = tokenizerDirectory.resolve("chat_template.jinja");
+    String source;
+    String origin;
+    if (Files.isRegularFile(jinjaFile)) {
+      source = Files.readString(jinjaFile, StandardCharsets.UTF_8);
+      origin = jinjaFile.getFileName().toString();
+    } else {
+      source = configuredTemplate(config.get("chat_template"));
+      origin = "tokenizer_config.json";
+    }
+    if (source == null || source.isBlank()) {
       return Optional.empty();
     }
-    JsonNode json = new ObjectMapper().readTree(config.toFile());
-    JsonNode template = json.get("chat_template");
-    String text = template == null ? "" : template.isTextual() ? template.textValue()
-        : template.toString();
-    String bos = json.path("bos_token").isTextual() ? json.path("bos_token").textValue() : "";
-    if (text.contains("<|im_start|>")) {
-      Matcher m = DEFAULT_SYSTEM.matcher(text);
-      return Optional.of(new ChatTemplate(Family.CHATML, bos, m.find() ? unescape(m.group(2))
-          : null));
+    TransformersJinja jinja = new TransformersJinja(clock);
+    TransformersJinja.Compiled compiled;
+    try {
+      compiled = jinja.compile(source);
+    } catch (ChatTemplateException e) {
+      log.warn("The chat template in {} cannot be used, chat requests will be refused: {}",
+          origin, e.getMessage());
+      return Optional.empty();
     }
-    if (text.contains("<|start_header_id|>")) {
-      return Optional.of(new ChatTemplate(Family.LLAMA3, bos.isEmpty() ? "<|begin_of_text|>"
-          : bos, null));
-    }
-    return Optional.empty();
-  }
-
-  /** A Jinja (Python) string literal's escapes. */
-  private static String unescape(String literal) {
-    StringBuilder b = new StringBuilder(literal.length());
-    for (int i = 0; i < literal.length(); i++) {
-      char c = literal.charAt(i);
-      if (c != '\\' || i + 1 == literal.length()) {
-        b.append(c);
-        continue;
+    Map<String, Object> tokens = new LinkedHashMap<>();
+    for (String name : SPECIAL_TOKENS) {
+      String token = specialToken(config.get(name));
+      if (token != null) {
+        tokens.put(name, token);
       }
-      char e = literal.charAt(++i);
-      b.append(switch (e) {
-        case 'n' -> '\n';
-        case 't' -> '\t';
-        case 'r' -> '\r';
-        default -> e; // \\, \', \"
-      });
     }
-    return b.toString();
+    return Optional.of(new ChatTemplate(jinja, compiled, Map.copyOf(tokens), origin));
   }
 
-  /** The system message the template writes when the conversation has none, if any. */
-  public Optional<String> defaultSystemMessage() {
-    return Optional.ofNullable(defaultSystem);
-  }
-
-  public Family family() {
-    return family;
-  }
-
-  /** The prompt for a chat request, ending where the assistant's answer begins. */
-  public String render(io.kvw.common.InferenceRequest r) { return render(r.messages()); }
-
-  /** The prompt for {@code messages}, ending where the assistant's answer begins. */
-  public String render(List<ChatMessage> messages) {
-    StringBuilder b = new StringBuilder();
-    switch (family) {
-      case CHATML -> {
-        if (defaultSystem != null && (messages.isEmpty()
-            || !"system".equals(messages.get(0).role()))) {
-          b.append("<|im_start|>system\n").append(defaultSystem).append("<|im_end|>\n");
-        }
-        for (ChatMessage m : messages) {
-          b.append("<|im_start|>").append(m.role()).append('\n').append(m.content())
-              .append("<|im_end|>\n");
-        }
-        b.append("<|im_start|>assistant\n");
-      }
-      case LLAMA3 -> {
-        b.append(bosToken);
-        for (ChatMessage m : messages) {
-          b.append("<|start_header_id|>").append(m.role()).append("<|end_header_id|>\n\n")
-              .append(m.content().strip()).append("<|eot_id|>");
-        }
-        b.append("<|start_header_id|>assistant<|end_header_id|>\n\n");
-      }
-      default -> throw new IllegalStateException(family.toString());
+  /** A string template, or the {@code default} one of a list of named templates. */
+  private static String configuredTemplate(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return null;
     }
-    return b.toString();
+    if (node.isTextual()) {
+      return node.textValue();
+    }
+    if (node.isArray()) {
+      for (JsonNode named : node) {
+        if ("default".equals(named.path("name").asText()) && named.path("template").isTextual()) {
+          return named.get("template").textValue();
+        }
+      }
+    }
+    return null;
+  }
+
+  /** A special token given as a string, or as an AddedToken object {@code {"content": ...}}. */
+  private static String specialToken(JsonNode node) {
+    if (node == null) {
+      return null;
+    }
+    if (node.isTextual()) {
+      return node.textValue();
+    }
+    return node.path("content").isTextual() ? node.get("content").textValue() : null;
+  }
+
+  /** Where the template came from, for the worker's startup log. */
+  public String origin() {
+    return origin;
+  }
+
+  /**
+   * The prompt for a chat request, ending where the assistant's answer begins
+   * ({@code add_generation_prompt=true}).
+   *
+   * @throws ChatTemplateException when the template refuses the conversation (its own message)
+   *     or fails to render it
+   */
+  public String render(InferenceRequest request) {
+    List<ChatMessage> messages = request.messages();
+    if (messages == null) {
+      throw new IllegalArgumentException("a chat request has messages");
+    }
+    ChatOptions chat = request.chat() == null ? ChatOptions.NONE : request.chat();
+    Map<String, Object> variables = new LinkedHashMap<>(specialTokens);
+    if (chat.templateKwargs() != null) {
+      chat.templateKwargs().fields().forEachRemaining(e -> variables.put(e.getKey(),
+          plain(e.getValue())));
+    }
+    List<Object> plainMessages = new ArrayList<>(messages.size());
+    for (ChatMessage m : messages) {
+      plainMessages.add(plain(m.message()));
+    }
+    variables.put("messages", plainMessages);
+    variables.put("tools", plain(chat.tools()));
+    variables.put("documents", plain(chat.documents()));
+    variables.put("add_generation_prompt", true);
+    return jinja.render(template, variables);
+  }
+
+  /** JSON as the maps, lists, strings, numbers and booleans a template works on. */
+  private static Object plain(JsonNode node) {
+    return node == null || node.isNull() ? null : JSON.convertValue(node, Object.class);
   }
 }

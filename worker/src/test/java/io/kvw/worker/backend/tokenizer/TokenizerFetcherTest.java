@@ -156,18 +156,4 @@ class TokenizerFetcherTest {
       server.shutdownNow();
     }
   }
-
-  @Test
-  void chatTemplatesAreRecognisedByFamily() throws Exception {
-    Path dir = Files.createTempDirectory("tpl");
-    Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\":\"{% for m in "
-        + "messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>{% endfor %}\","
-        + "\"bos_token\":\"<|begin_of_text|>\"}");
-    ChatTemplate llama = ChatTemplate.load(dir).orElseThrow();
-    assertThat(llama.render(java.util.List.of(new io.kvw.common.ChatMessage("user", "Hi "))))
-        .isEqualTo("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>"
-            + "<|start_header_id|>assistant<|end_header_id|>\n\n");
-    Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\":\"[INST]\"}");
-    assertThat(ChatTemplate.load(dir)).isEmpty();
-  }
 }

@@ -19,6 +19,7 @@ import io.kvw.worker.backend.GenerationCall;
 import io.kvw.worker.backend.PartialOutput;
 import io.kvw.worker.backend.tokenizer.ChatTemplate;
 import io.kvw.worker.backend.tokenizer.TokenDecoder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +36,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The backend against an in-process server that answers exactly as vLLM's servicer does (or
@@ -446,6 +448,24 @@ class VllmGrpcBackendInProcessTest {
     assertThat(g.promptLogprobs().get(0)).isNull();
     assertThat(g.promptLogprobs().get(1).logprob()).isEqualTo(-3f);
     d.close();
+  }
+
+  @Test
+  void aConversationTheTemplateRefusesIsRejectedWithItsMessageWithoutACall(@TempDir Path dir)
+      throws Exception {
+    backend.close();
+    Files.writeString(dir.resolve("tokenizer_config.json"), "{\"chat_template\": \"{% if "
+        + "messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}"
+        + "{% endif %}{{ messages[0].content }}\"}");
+    backend = backend(ChatTemplate.load(dir));
+    InferenceRequest chat = new InferenceRequest("c", null, null,
+        List.of(new ChatMessage("system", "Be brief.")), SamplingParams.DEFAULTS, null, false,
+        null);
+    BackendException e = failure(backend.generate(new GenerationCall("c#1", chat,
+        Duration.ofSeconds(5), null)));
+    assertThat(e.kind()).isEqualTo(BackendException.Kind.REJECTED);
+    assertThat(e.getMessage()).contains("System role not supported");
+    assertThat(server.requests).isEmpty();
   }
 
   @Test
