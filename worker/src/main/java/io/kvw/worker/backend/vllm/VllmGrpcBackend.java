@@ -75,12 +75,24 @@ public final class VllmGrpcBackend implements InferenceBackend {
    */
   public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
       String modelName, TokenDecoder decoder, Optional<ChatTemplate> chatTemplate) {
-    this.targets = new TargetPool(channelsByTarget.entrySet().stream()
-        .map(e -> new TargetPool.Target(e.getKey(), e.getValue(), BREAKER_FAILURES,
-            BREAKER_OPEN_FOR)).toList());
+    this(pool(channelsByTarget, address -> {
+      throw new IllegalStateException("a fixed set of targets gets no new ones");
+    }), modelName, decoder, chatTemplate);
+  }
+
+  /** @param targets the replicas, possibly changing at run time; the backend closes them */
+  public VllmGrpcBackend(TargetPool targets, String modelName, TokenDecoder decoder,
+      Optional<ChatTemplate> chatTemplate) {
+    this.targets = targets;
     this.modelName = modelName;
     this.decoder = decoder;
     this.chatTemplate = chatTemplate;
+  }
+
+  /** A pool of targets with this backend's circuit breaker settings. */
+  public static TargetPool pool(java.util.Map<String, List<ManagedChannel>> initial,
+      java.util.function.Function<String, List<ManagedChannel>> channelsFor) {
+    return new TargetPool(initial, channelsFor, BREAKER_FAILURES, BREAKER_OPEN_FOR);
   }
 
   /**
@@ -209,19 +221,7 @@ public final class VllmGrpcBackend implements InferenceBackend {
 
   @Override
   public void close() {
-    List<ManagedChannel> channels = targets.all().stream().flatMap(t -> t.channels.stream())
-        .toList();
-    channels.forEach(ManagedChannel::shutdown);
-    for (ManagedChannel c : channels) {
-      try {
-        if (!c.awaitTermination(2, TimeUnit.SECONDS)) {
-          c.shutdownNow();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        c.shutdownNow();
-      }
-    }
+    targets.close();
     decoder.close();
   }
 
