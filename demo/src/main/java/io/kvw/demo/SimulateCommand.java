@@ -88,6 +88,20 @@ final class SimulateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
+    VllmSimulator sim = start();
+    System.out.println("vllm simulator serving " + sim.modelName() + " at " + sim.target());
+    System.out.flush();
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      sim.close();
+      stopped.countDown();
+    }, "simulator-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  /** The simulator as the options say, serving. */
+  VllmSimulator start() {
     VllmSimulator.Builder b = VllmSimulator.builder().host(host).port(port).modelName(model)
         .timeToFirstToken(Duration.ofMillis(ttftMs)).timePerOutputToken(Duration.ofMillis(tpotMs))
         .maxNumSeqs(maxNumSeqs).outputTokens(outputTokens).maxContextLength(maxContext)
@@ -106,14 +120,6 @@ final class SimulateCommand implements Callable<Integer> {
     if (hangRate > 0) {
       faults.hang(hangRate);
     }
-    System.out.println("vllm simulator serving " + sim.modelName() + " at " + sim.target());
-    System.out.flush();
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      sim.close();
-      stopped.countDown();
-    }, "simulator-shutdown"));
-    stopped.await();
-    return 0;
+    return sim;
   }
 }
