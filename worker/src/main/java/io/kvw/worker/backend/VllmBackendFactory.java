@@ -65,13 +65,13 @@ public final class VllmBackendFactory implements BackendFactory {
   public InferenceBackend connect(WorkerConfig config, Duration startupTimeout) {
     List<String> configured = config.get(WorkerConfig.VLLM_TARGET);
     String dnsName = dnsName(configured);
-    TargetResolver resolver = dnsName == null ? null : resolvers.apply(
-        dnsName.substring(0, dnsName.lastIndexOf(':')),
-        Integer.parseInt(dnsName.substring(dnsName.lastIndexOf(':') + 1)));
+    int colon = dnsName == null ? -1 : dnsName.lastIndexOf(':');
+    String dnsHost = dnsName == null ? "" : dnsName.substring(0, colon);
+    TargetResolver resolver = dnsName == null ? null
+        : resolvers.apply(dnsHost, Integer.parseInt(dnsName.substring(colon + 1)));
     int perTarget = config.get(WorkerConfig.VLLM_CHANNELS);
     // a replica found through DNS is an IP address: its certificate names the DNS name
-    ChannelSecurity security = security(config,
-        dnsName == null ? "" : dnsName.substring(0, dnsName.lastIndexOf(':')));
+    ChannelSecurity security = security(config, dnsHost);
     Function<String, List<ManagedChannel>> open = address -> {
       List<ManagedChannel> cs = new ArrayList<>();
       for (int i = 0; i < perTarget; i++) {
