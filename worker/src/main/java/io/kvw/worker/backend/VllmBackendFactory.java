@@ -13,6 +13,10 @@ import io.kvw.worker.backend.tokenizer.TokenDecoder;
 import io.kvw.worker.backend.tokenizer.TokenizerFetcher;
 import io.kvw.worker.backend.vllm.ChannelSecurity;
 import io.kvw.worker.backend.vllm.SamplingDefaults;
+import io.kvw.worker.backend.vllm.DnsTargetResolver;
+import io.kvw.worker.backend.vllm.TargetDiscovery;
+import io.kvw.worker.backend.vllm.TargetPool;
+import io.kvw.worker.backend.vllm.TargetResolver;
 import io.kvw.worker.backend.vllm.VllmGrpcBackend;
 import io.kvw.worker.config.ConfigKey;
 import io.kvw.worker.config.ConfigException;
@@ -28,6 +32,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,29 +41,61 @@ import org.slf4j.LoggerFactory;
  * Connects to {@code vllm serve --grpc} as the config says: opens the channels, waits for
  * every target to answer {@code HealthCheck} (up to the start-up timeout, saying once that it
  * waits), learns the model's name from {@code GetModelInfo}, and loads the tokenizer, from
- * {@code vllm.tokenizer.path} or fetched with {@code GetTokenizer}.
+ * {@code vllm.tokenizer.path} or fetched with {@code GetTokenizer}. A {@code dns:///} target
+ * is resolved first (waiting for an answer the same way), and then again every
+ * {@code vllm.dns.refresh-interval} by a {@link TargetDiscovery}.
  */
 public final class VllmBackendFactory implements BackendFactory {
   private static final Logger log = LoggerFactory.getLogger(VllmBackendFactory.class);
 
+  private final BiFunction<String, Integer, TargetResolver> resolvers;
+
+  /** Resolves {@code dns:///} targets through DNS. */
+  public VllmBackendFactory() {
+    this(DnsTargetResolver::new);
+  }
+
+  /**
+   * @param resolvers makes the resolver of a {@code dns:///HOST:PORT} target from its host and
+   *     port (tests substitute one they control)
+   */
+  public VllmBackendFactory(BiFunction<String, Integer, TargetResolver> resolvers) {
+    this.resolvers = resolvers;
+  }
+
   @Override
   public InferenceBackend connect(WorkerConfig config, Duration startupTimeout) {
-    List<String> targets = config.get(WorkerConfig.VLLM_TARGET);
+    List<String> configured = config.get(WorkerConfig.VLLM_TARGET);
+    String dnsName = dnsName(configured);
+    int colon = dnsName == null ? -1 : dnsName.lastIndexOf(':');
+    String dnsHost = dnsName == null ? "" : dnsName.substring(0, colon);
+    TargetResolver resolver = dnsName == null ? null
+        : resolvers.apply(dnsHost, Integer.parseInt(dnsName.substring(colon + 1)));
     int perTarget = config.get(WorkerConfig.VLLM_CHANNELS);
-    ChannelSecurity security = security(config);
+    // a replica found through DNS is an IP address: its certificate names the DNS name
+    ChannelSecurity security = security(config, dnsHost);
+    Function<String, List<ManagedChannel>> open = address -> {
+      List<ManagedChannel> cs = new ArrayList<>();
+      for (int i = 0; i < perTarget; i++) {
+        cs.add(VllmGrpcBackend.channel(address, security));
+      }
+      return cs;
+    };
     List<ManagedChannel> channels = new ArrayList<>();
     Map<String, List<ManagedChannel>> byTarget = new LinkedHashMap<>();
+    List<String> targets = configured;
     try {
-      for (String target : targets) {
-        for (int i = 0; i < perTarget; i++) {
-          ManagedChannel c = VllmGrpcBackend.channel(target, security);
-          channels.add(c);
-          byTarget.computeIfAbsent(target, k -> new ArrayList<>()).add(c);
-        }
-      }
       long deadline = System.nanoTime() + startupTimeout.toNanos();
-      for (int t = 0; t < targets.size(); t++) {
-        awaitHealthy(channels.get(t * perTarget), targets.get(t), startupTimeout, deadline);
+      if (resolver != null) {
+        targets = awaitAddresses(resolver, startupTimeout, deadline);
+      }
+      for (String target : targets) {
+        List<ManagedChannel> cs = open.apply(target);
+        channels.addAll(cs);
+        byTarget.put(target, cs);
+      }
+      for (String target : targets) {
+        awaitHealthy(byTarget.get(target).get(0), target, startupTimeout, deadline);
       }
       ManagedChannel first = channels.get(0);
       GetModelInfoResponse info = VllmEngineGrpc.newBlockingStub(first)
@@ -73,7 +111,13 @@ public final class VllmBackendFactory implements BackendFactory {
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
           template.map(c -> "from " + c.origin()).orElse("none (chat requests are refused)"));
-      return new VllmGrpcBackend(byTarget, model, decoder, new PromptEncoder(decoder, template,
+      TargetPool pool = VllmGrpcBackend.pool(byTarget, open);
+      if (resolver != null) {
+        Duration every = config.get(WorkerConfig.VLLM_DNS_REFRESH);
+        TargetDiscovery.start(pool, resolver, every);
+        log.info("resolving {} again every {} ms", resolver, every.toMillis());
+      }
+      return new VllmGrpcBackend(pool, model, decoder, new PromptEncoder(decoder, template,
           info.getMaxContextLength()), defaults);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);
@@ -81,7 +125,51 @@ public final class VllmBackendFactory implements BackendFactory {
           || e instanceof ConfigException)) {
         throw re;
       }
-      throw new StartupException("vLLM at " + targets + ": " + e.getMessage(), e);
+      throw new StartupException("vLLM at " + configured + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** {@code HOST:PORT} of a {@code dns:///} target, or null for a fixed list. */
+  private static String dnsName(List<String> targets) {
+    String first = targets.get(0);
+    return first.startsWith(WorkerConfig.DNS_TARGET_SCHEME)
+        ? first.substring(WorkerConfig.DNS_TARGET_SCHEME.length()) : null;
+  }
+
+  /** The first non-empty answer, waiting (and saying so once) up to the start-up timeout. */
+  private static List<String> awaitAddresses(TargetResolver resolver, Duration timeout,
+      long deadline) {
+    String problem = "no addresses";
+    boolean logged = false;
+    while (true) {
+      try {
+        List<String> addresses = resolver.resolve();
+        if (!addresses.isEmpty()) {
+          return addresses;
+        }
+        problem = "no addresses";
+      } catch (IOException e) {
+        problem = e.toString();
+      }
+      if (System.nanoTime() > deadline) {
+        throw new StartupException(resolver + " had " + problem + " within "
+            + timeout.toSeconds() + " s (" + WorkerConfig.STARTUP_TIMEOUT.name() + ")");
+      }
+      if (!logged) {
+        log.info("waiting for {} to resolve ({}; up to {} s)", resolver, problem,
+            timeout.toSeconds());
+        logged = true;
+      }
+      sleep(500, "resolving " + resolver);
+    }
+  }
+
+  private static void sleep(long ms, String what) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted while " + what);
     }
   }
 
@@ -108,7 +196,7 @@ public final class VllmBackendFactory implements BackendFactory {
   }
 
   /** The TLS settings, read once; a file that is missing or unreadable names its key. */
-  static ChannelSecurity security(WorkerConfig config) {
+  static ChannelSecurity security(WorkerConfig config, String defaultServerName) {
     if (!config.get(WorkerConfig.VLLM_TLS)) {
       return ChannelSecurity.plaintext();
     }
@@ -116,7 +204,9 @@ public final class VllmBackendFactory implements BackendFactory {
     File cert = file(config, WorkerConfig.VLLM_TLS_CERT);
     File key = file(config, WorkerConfig.VLLM_TLS_KEY);
     try {
-      return ChannelSecurity.tls(ca, cert, key, config.get(WorkerConfig.VLLM_TLS_SERVER_NAME));
+      String serverName = config.get(WorkerConfig.VLLM_TLS_SERVER_NAME);
+      return ChannelSecurity.tls(ca, cert, key,
+          serverName.isEmpty() ? defaultServerName : serverName);
     } catch (SSLException | IllegalArgumentException e) {
       String which = cert != null ? WorkerConfig.VLLM_TLS_CERT.name() + "/"
           + WorkerConfig.VLLM_TLS_KEY.name() : WorkerConfig.VLLM_TLS_CA.name();
@@ -161,12 +251,7 @@ public final class VllmBackendFactory implements BackendFactory {
         log.info("waiting for vLLM at {} (up to {} s)", target, timeout.toSeconds());
         logged = true;
       }
-      try {
-        Thread.sleep(500);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new StartupException("interrupted while waiting for vLLM at " + target);
-      }
+      sleep(500, "waiting for vLLM at " + target);
     }
   }
 

@@ -3,10 +3,13 @@ package io.kvw.worker.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code java -jar worker.jar run --config FILE} or {@code java -jar worker.jar demo}. */
+/**
+ * {@code java -jar worker.jar run --config FILE}. The demo and the simulator are the demo
+ * module's ({@code java -jar demo/target/demo.jar demo}), so this jar carries no broker.
+ */
 @Command(name = "worker.jar", mixinStandardHelpOptions = true,
     description = "Kafka as an inference queue for vLLM's gRPC protocol.",
-    subcommands = {RunCommand.class, DemoCommand.class})
+    subcommands = {RunCommand.class})
 public final class Main implements Runnable {
 
   /** Exit code for bad configuration (usage errors use picocli's 2 as well). */

@@ -74,7 +74,10 @@ final class Parsers {
     };
   }
 
-  /** A comma-separated list of {@code host:port}. */
+  /**
+   * A comma-separated list of {@code host:port}, or one {@code dns:///host:port}: a name
+   * resolved again and again, each of its addresses a target.
+   */
   static Function<String, List<String>> hostPorts() {
     return s -> {
       List<String> targets = Arrays.stream(s.split(",")).map(String::trim)
@@ -83,6 +86,15 @@ final class Parsers {
         throw new IllegalArgumentException("must list at least one host:port");
       }
       for (String t : targets) {
+        if (t.startsWith(WorkerConfig.DNS_TARGET_SCHEME)) {
+          if (targets.size() > 1) {
+            throw new IllegalArgumentException("a dns:/// target must be the only one");
+          }
+          t = t.substring(WorkerConfig.DNS_TARGET_SCHEME.length());
+        } else if (t.contains("://")) {
+          throw new IllegalArgumentException("the only scheme is dns:/// (e.g. "
+              + "dns:///vllm-headless.ns.svc:50051), got " + t);
+        }
         int colon = t.lastIndexOf(':');
         if (colon <= 0 || colon == t.length() - 1) {
           throw new IllegalArgumentException("each entry must be host:port");

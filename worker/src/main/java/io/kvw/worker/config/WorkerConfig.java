@@ -31,6 +31,8 @@ public final class WorkerConfig {
 
   public static final String ENV_PREFIX = "KVW_";
   private static final String KAFKA_PREFIX = "kafka.";
+  /** A {@code vllm.target} starting so is a DNS name re-resolved at run time. */
+  public static final String DNS_TARGET_SCHEME = "dns:///";
 
   public static final ConfigKey<String> KAFKA_BOOTSTRAP = ConfigKey.of("kafka.bootstrap.servers",
       "localhost:9092", "Kafka brokers. Any `kafka.*` key is passed to the Kafka clients as is "
@@ -57,7 +59,14 @@ public final class WorkerConfig {
       Parsers.nonEmpty());
   public static final ConfigKey<List<String>> VLLM_TARGET = ConfigKey.of("vllm.target",
       "localhost:50051", "`host:port` of `vllm serve MODEL --grpc`; a comma-separated list for "
-          + "several replicas of the same model.", Parsers.hostPorts());
+          + "several replicas of the same model; or `dns:///NAME:PORT` (e.g. a headless "
+          + "Service, `dns:///vllm-headless.ns.svc:50051`): every address of `NAME` is a "
+          + "replica, re-resolved every `vllm.dns.refresh-interval`.", Parsers.hostPorts());
+  public static final ConfigKey<Duration> VLLM_DNS_REFRESH = ConfigKey.of(
+      "vllm.dns.refresh-interval", "30s", "How often a `dns:///` target is resolved again: "
+          + "replicas that joined get calls, replicas that left get no new ones and are "
+          + "dropped once their calls finish.", Parsers.durationIn(Duration.ofMillis(100),
+          Duration.ofHours(1)));
   public static final ConfigKey<String> VLLM_MODEL = ConfigKey.of("vllm.model", "",
       "The model name requests may ask for; empty: the server's `served_model_name`. "
           + "Requests naming another model end as `unknown_model`.", Parsers.string());
@@ -143,8 +152,9 @@ public final class WorkerConfig {
   /** Every declared key, in the order the README documents them. */
   public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
       KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
-      VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_SAMPLING_DEFAULTS, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
-      VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY, VLLM_TLS_SERVER_NAME, WORKER_ID,
+      VLLM_DNS_REFRESH, VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_SAMPLING_DEFAULTS, VLLM_CHANNELS,
+      VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
+      VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
       STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);
 

@@ -56,6 +56,19 @@ class WorkerConfigTest {
   }
 
   @Test
+  void aDnsTargetIsOneNameWithAPort() {
+    assertThat(WorkerConfig.of(Map.of("vllm.target", "dns:///vllm-headless.ns.svc:50051"))
+        .get(WorkerConfig.VLLM_TARGET)).containsExactly("dns:///vllm-headless.ns.svc:50051");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("vllm.target",
+        "dns:///vllm-headless.ns.svc:50051,other:50051")))
+        .hasMessageStartingWith("vllm.target: a dns:/// target must be the only one");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("vllm.target", "dns:///vllm-headless")))
+        .hasMessageStartingWith("vllm.target: each entry must be host:port");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("vllm.target", "http://vllm:50051")))
+        .hasMessageStartingWith("vllm.target: the only scheme is dns:///");
+  }
+
+  @Test
   void everyDeclaredKeyHasAnEnvironmentName() {
     for (ConfigKey<?> k : WorkerConfig.KEYS) {
       String env = WorkerConfig.envName(k.name());

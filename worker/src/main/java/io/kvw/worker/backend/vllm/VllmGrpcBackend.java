@@ -81,27 +81,30 @@ public final class VllmGrpcBackend implements InferenceBackend {
    */
   public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
       String modelName, TokenDecoder decoder, Optional<ChatTemplate> chatTemplate) {
-    this(channelsByTarget, modelName, decoder, new PromptEncoder(decoder, chatTemplate, 0),
-        SamplingDefaults.NONE);
+    this(pool(channelsByTarget, address -> {
+      throw new IllegalStateException("a fixed set of targets gets no new ones");
+    }), modelName, decoder, new PromptEncoder(decoder, chatTemplate, 0), SamplingDefaults.NONE);
   }
 
   /**
-   * @param channelsByTarget open channels per {@code host:port}; the backend owns and closes
-   *     them
+   * @param targets the replicas, possibly changing at run time; the backend closes them
    * @param modelName the model requests may name
    * @param prompts renders and tokenizes prompts for this model
    * @param samplingDefaults filled into every request that leaves them unset
    */
-  public VllmGrpcBackend(java.util.Map<String, List<ManagedChannel>> channelsByTarget,
-      String modelName, TokenDecoder decoder, PromptEncoder prompts,
-      SamplingDefaults samplingDefaults) {
-    this.targets = new TargetPool(channelsByTarget.entrySet().stream()
-        .map(e -> new TargetPool.Target(e.getKey(), e.getValue(), BREAKER_FAILURES,
-            BREAKER_OPEN_FOR)).toList());
+  public VllmGrpcBackend(TargetPool targets, String modelName, TokenDecoder decoder,
+      PromptEncoder prompts, SamplingDefaults samplingDefaults) {
+    this.targets = targets;
     this.modelName = modelName;
     this.decoder = decoder;
     this.prompts = prompts;
     this.samplingDefaults = samplingDefaults;
+  }
+
+  /** A pool of targets with this backend's circuit breaker settings. */
+  public static TargetPool pool(java.util.Map<String, List<ManagedChannel>> initial,
+      java.util.function.Function<String, List<ManagedChannel>> channelsFor) {
+    return new TargetPool(initial, channelsFor, BREAKER_FAILURES, BREAKER_OPEN_FOR);
   }
 
   /**
@@ -239,19 +242,7 @@ public final class VllmGrpcBackend implements InferenceBackend {
 
   @Override
   public void close() {
-    List<ManagedChannel> channels = targets.all().stream().flatMap(t -> t.channels.stream())
-        .toList();
-    channels.forEach(ManagedChannel::shutdown);
-    for (ManagedChannel c : channels) {
-      try {
-        if (!c.awaitTermination(2, TimeUnit.SECONDS)) {
-          c.shutdownNow();
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        c.shutdownNow();
-      }
-    }
+    targets.close();
     decoder.close();
   }
 

@@ -379,7 +379,8 @@ class VllmGrpcBackendInProcessTest {
   @Test
   void theModelsDefaultsFillOnlyWhatTheRequestLeftUnset() throws Exception {
     backend.close();
-    backend = new VllmGrpcBackend(server.channels(1), "m", TokenDecoder.load(tokenizerDir),
+    backend = new VllmGrpcBackend(VllmGrpcBackend.pool(server.channels(1), a -> List.of()), "m",
+        TokenDecoder.load(tokenizerDir),
         new io.kvw.worker.backend.tokenizer.PromptEncoder(TokenDecoder.load(tokenizerDir),
             Optional.empty(), 0),
         SamplingDefaults.parse("{\"temperature\":0.6,\"top_p\":0.95,\"top_k\":20,"

@@ -1,4 +1,4 @@
-package io.kvw.worker.cli;
+package io.kvw.demo;
 
 import io.kvw.common.InferenceResult;
 import io.kvw.common.ResultCodec;
