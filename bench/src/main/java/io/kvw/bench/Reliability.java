@@ -82,7 +82,7 @@ final class Reliability {
     final Map<String, String> config = new LinkedHashMap<>();
 
     Rig(String name, VllmSimulator.Builder sim, int partitions) {
-      this.name = name + (exactlyOnce() ? "-eos" : "");
+      this.name = name; // each scenario has its own broker, so topics need not differ by mode
       this.kafka = EmbeddedKafka.builder().brokerProperty("message.max.bytes", "8388608")
           .logDir(tempDir(name)).build().start();
       this.sim = sim.build().start();
