@@ -35,9 +35,20 @@ final class Reliability {
   private final Path workerJar;
   private final Path work;
 
-  /** One scenario's figures. */
-  record Row(String name, String fault, int sent, int answered, int duplicates, int dlq,
-      String notes, boolean passed) {
+  /** The worker sends each attempt as {@code <request id>#<suffix>}; count by the request. */
+  private static final java.util.function.Function<String, String> REQUEST_ID =
+      id -> id.contains("#") ? id.substring(0, id.indexOf('#')) : id;
+  private static final String EXACTLY_ONCE = "exactly-once";
+
+  /** The delivery mode of the scenario running now ({@code worker.delivery}). */
+  private String mode = "at-least-once";
+
+  /**
+   * One scenario's figures. {@code resent}: Generate calls beyond the first per request, from
+   * the simulator's own log of request ids (work done twice on the GPU).
+   */
+  record Row(String name, String mode, String fault, int sent, int answered, int duplicates,
+      int resent, int dlq, String notes, boolean passed) {
     int lost() {
       return sent - answered;
     }
@@ -49,6 +60,19 @@ final class Reliability {
     this.work = work;
   }
 
+  private boolean exactlyOnce() {
+    return mode.equals(EXACTLY_ONCE);
+  }
+
+  /** A row of this mode; with exactly-once, any duplicate a read_committed reader saw fails it. */
+  private Row row(Rig rig, String name, String fault, int sent, Outcomes out, String notes,
+      boolean passed) {
+    int duplicates = out.duplicates();
+    return new Row(name, mode, fault, sent, out.distinct(), duplicates,
+        rig.sim.stats().requestLog().repeatedBy(REQUEST_ID), out.dlq.size(), notes,
+        passed && (!exactlyOnce() || duplicates == 0));
+  }
+
   /** Broker, simulator and topics for one scenario. */
   private final class Rig implements AutoCloseable {
     final String name;
@@ -58,7 +82,7 @@ final class Reliability {
     final Map<String, String> config = new LinkedHashMap<>();
 
     Rig(String name, VllmSimulator.Builder sim, int partitions) {
-      this.name = name;
+      this.name = name; // each scenario has its own broker, so topics need not differ by mode
       this.kafka = EmbeddedKafka.builder().brokerProperty("message.max.bytes", "8388608")
           .logDir(tempDir(name)).build().start();
       this.sim = sim.build().start();
@@ -70,11 +94,17 @@ final class Reliability {
       config.put("kafka.heartbeat.interval.ms", "2000");
       config.put("worker.drain-timeout", "10s");
       config.put("worker.startup-timeout", "60s");
+      config.put("worker.delivery", mode);
     }
 
     WorkerProcess startWorker() throws Exception {
+      return startWorker(name + "-w" + workers.size());
+    }
+
+    /** A worker with this {@code worker.id} (a restarted replica keeps its id). */
+    WorkerProcess startWorker(String id) throws Exception {
       Map<String, String> c = new HashMap<>(config);
-      c.put("worker.id", name + "-w" + workers.size());
+      c.put("worker.id", id);
       WorkerProcess w = new WorkerProcess(workerJar, "512m", c, work);
       workers.add(w);
       return w;
@@ -161,8 +191,8 @@ final class Reliability {
       int during = out.distinct() - before;
       rig.sim.start();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
-          + "4,000 answers", n, out.distinct(), out.duplicates(), out.dlq.size(),
+      return row(rig, "vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
+          + "4,000 answers", n, out,
           during + " results arrived in the 20 s after the cut (outcomes already in flight); no error results: "
           + (out.errorTypeById.isEmpty()), out.dlq.isEmpty() && out.distinct() == n);
     }
@@ -178,9 +208,8 @@ final class Reliability {
       rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
       long retried = out.attemptsById.values().stream().filter(a -> a > 1).count();
-      return new Row("internal-20pct", "20 % of Generate calls fail with INTERNAL; "
-          + "`worker.retry.max-attempts=8`", n, out.distinct(), out.duplicates(),
-          out.dlq.size(), retried + " answers with attempts > 1; "
+      return row(rig, "internal-20pct", "20 % of Generate calls fail with INTERNAL; "
+          + "`worker.retry.max-attempts=8`", n, out, retried + " answers with attempts > 1; "
           + out.errors("retries_exhausted") + " retries_exhausted",
           out.distinct() == n && retried > 0);
     }
@@ -210,9 +239,8 @@ final class Reliability {
         rightOnes &= i % 50 == 0 && e.getValue().equals("retries_exhausted")
             && out.attemptsById.get(e.getKey()) == 2;
       }
-      return new Row("slow-backend", slow + " requests always 5 s slower than the 1 s timeout; "
-          + "`worker.retry.max-attempts=2`", n, out.distinct(), out.duplicates(),
-          out.dlq.size(), exhausted + " retries_exhausted (each after 2 attempts), all of them "
+      return row(rig, "slow-backend", slow + " requests always 5 s slower than the 1 s "
+          + "timeout; `worker.retry.max-attempts=2`", n, out, exhausted + " retries_exhausted (each after 2 attempts), all of them "
           + "the slow ones: " + rightOnes, exhausted == slow && rightOnes
           && out.dlq.size() == slow && out.distinct() == n);
     }
@@ -223,18 +251,25 @@ final class Reliability {
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
         Outcomes out = rig.outcomes()) {
       int n = rig.produceRequests(20_000);
-      WorkerProcess w = rig.startWorker();
+      int inFlightLimit = 256; // worker.max-in-flight, the default
+      // the same replica restarts each time (worker.id kept, as a StatefulSet does): with
+      // exactly-once its new producer fences the killed one and aborts what it left open
+      String id = rig.name + "-w";
+      WorkerProcess w = rig.startWorker(id);
       for (int kill = 1; kill <= 3; kill++) {
         int target = kill * 4_000;
         out.read(seconds(1), () -> out.distinct() >= target, seconds(300));
         w.kill();
-        w = rig.startWorker();
+        w = rig.startWorker(id);
       }
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("sigkill-x3", "worker killed with SIGKILL after 4,000, 8,000 and 12,000 "
-          + "answers, restarted each time", n, out.distinct(), out.duplicates(), out.dlq.size(),
-          "duplicates are the records in flight or uncommitted at each kill",
-          out.distinct() == n && out.dlq.isEmpty());
+      out.read(seconds(3));
+      int resent = rig.sim.stats().requestLog().repeatedBy(REQUEST_ID);
+      return row(rig, "sigkill-x3", "worker killed with SIGKILL after 4,000, 8,000 and 12,000 "
+          + "answers, restarted each time", n, out, String.format("requests sent to vLLM "
+              + "again (simulator's log): %d over 3 kills; within 3 × the in-flight limit "
+              + "(%d): %s", resent, inFlightLimit, resent <= 3 * inFlightLimit),
+          out.distinct() == n && out.dlq.isEmpty() && resent <= 3 * inFlightLimit);
     }
   }
 
@@ -258,8 +293,8 @@ final class Reliability {
       }
       rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("sigterm", "SIGTERM under load (256 in flight), then a new worker",
-          n, out.distinct(), out.duplicates(), out.dlq.size(), String.format(
+      return row(rig, "sigterm", "SIGTERM under load (256 in flight), then a new worker",
+          n, out, String.format(
               "exit code %d after %.1f s (drain timeout 10 s); committed offsets never past an "
                   + "unanswered record: %s", exit, exitSeconds, commitsSafe),
           exit == 0 && exitSeconds < 15 && commitsSafe && out.distinct() == n);
@@ -279,10 +314,9 @@ final class Reliability {
       rig.kafka.start();
       try (Outcomes again = rig.outcomes()) {
         again.read(seconds(1), () -> again.distinct() >= n, seconds(300));
-        return new Row("broker-restart", "the broker stopped for 10 s after 4,000 answers and "
-            + "restarted on the same log dir", n, again.distinct(), again.duplicates(),
-            again.dlq.size(), "the same worker process throughout: " + w.isAlive(),
-            again.distinct() == n && w.isAlive());
+        return row(rig, "broker-restart", "the broker stopped for 10 s after 4,000 answers "
+            + "and restarted on the same log dir", n, again, "the same worker process "
+            + "throughout: " + w.isAlive(), again.distinct() == n && w.isAlive());
       }
     }
   }
@@ -308,8 +342,8 @@ final class Reliability {
         changes++;
       }
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("group-churn", "3 workers in one group; every 5 s one leaves (SIGTERM) or "
-          + "a new one joins", n, out.distinct(), out.duplicates(), out.dlq.size(),
+      return row(rig, "group-churn", "3 workers in one group; every 5 s one leaves (SIGTERM) "
+          + "or a new one joins", n, out,
           changes + " membership changes", out.distinct() == n && out.dlq.isEmpty());
     }
   }
@@ -325,7 +359,7 @@ final class Reliability {
       List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
       int good = 0;
       for (Map.Entry<String, byte[]> e : bad.entrySet()) {
-        records.add(new ProducerRecord<>("hostile.requests", e.getKey().getBytes(
+        records.add(new ProducerRecord<>(rig.name + ".requests", e.getKey().getBytes(
             StandardCharsets.UTF_8), e.getValue()));
         for (int j = 0; j < 4; j++) {
           records.add(rig.request(good, "good request " + good));
@@ -360,10 +394,10 @@ final class Reliability {
         }
       }
       boolean sameProcess = w.isAlive() && w.pid() == pid;
-      return new Row("hostile", bad.size() + " hostile records (random bytes, truncated JSON, "
-          + "deep nesting, 2 MiB strings, wrong types, invalid UTF-8) among " + good
-          + " good ones", total, exactlyOne + goodAnswered, out.duplicates(), out.dlq.size(),
-          exactlyOne + " hostile records with exactly one invalid_request result, " + intact
+      return new Row("hostile", mode, bad.size() + " hostile records (random bytes, truncated "
+          + "JSON, deep nesting, 2 MiB strings, wrong types, invalid UTF-8) among " + good
+          + " good ones", total, exactlyOne + goodAnswered, out.duplicates(),
+          rig.sim.stats().requestLog().repeatedBy(REQUEST_ID), out.dlq.size(), exactlyOne + " hostile records with exactly one invalid_request result, " + intact
               + " DLQ records byte-identical to their original, " + goodAnswered
               + " good ones answered; the same worker process throughout: " + sameProcess,
           exactlyOne == bad.size() && intact == bad.size() && goodAnswered == good
@@ -421,8 +455,11 @@ final class Reliability {
     }
   }
 
-  /** Runs the scenarios named (all when empty) and writes RELIABILITY.md when all ran. */
-  int run(List<String> only) throws Exception {
+  /**
+   * Runs the scenarios named (all when empty) in each delivery mode named, and writes
+   * RELIABILITY.md with the rows that ran.
+   */
+  int run(List<String> only, List<String> modes) throws Exception {
     Map<String, java.util.concurrent.Callable<Row>> all = new LinkedHashMap<>();
     all.put("vllm-outage", this::vllmOutage);
     all.put("internal-20pct", this::internalErrors);
@@ -437,34 +474,44 @@ final class Reliability {
       if (!only.isEmpty() && !only.contains(e.getKey())) {
         continue;
       }
-      System.out.println("== " + e.getKey());
-      Row row = e.getValue().call();
-      System.out.println(row);
-      rows.add(row);
+      for (String m : modes) {
+        mode = m;
+        System.out.println("== " + e.getKey() + " (" + m + ")");
+        Row row = e.getValue().call();
+        System.out.println(row);
+        rows.add(row);
+      }
     }
-    if (only.isEmpty()) {
-      write(rows);
-    }
+    write(rows, only);
     return rows.stream().allMatch(Row::passed) ? 0 : 1;
   }
 
-  private void write(List<Row> rows) throws Exception {
+  private void write(List<Row> rows, List<String> only) throws Exception {
     StringBuilder b = new StringBuilder("# Reliability\n\n");
     b.append("Every scenario runs the real embedded Kafka broker (KRaft) and the vLLM simulator "
         + "on loopback, with each worker in its own JVM (`java -jar worker/target/worker.jar "
         + "run`), so killing one is real. *Answered* counts distinct request ids with a result "
         + "(an error result counts: the record reached its outcome); *lost* is sent minus "
-        + "answered and must be 0.\n\n");
-    b.append("Command (all scenarios, about 10 minutes): `./mvnw -B -q package -DskipTests && "
-        + "java -jar bench/target/bench.jar reliability`; one scenario: add `--only NAME`.  \n");
-    b.append("Machine: ").append(Machine.describe()).append("  \nRun: ").append(LocalDate.now())
-        .append("\n\n");
-    b.append("| scenario | fault | sent | answered | lost | duplicates | DLQ | passed | notes |\n");
-    b.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        + "answered and must be 0. Results are read with `isolation.level=read_committed`, "
+        + "as a results consumer of an exactly-once worker reads them; *duplicates* are the "
+        + "results such a reader saw more than once, and must be 0 in `exactly-once` mode. "
+        + "*Sent to vLLM again* counts Generate calls beyond the first per request, from the "
+        + "simulator's own log of request ids (not from results): work done twice on the GPU."
+        + " The mode is `worker.delivery`; both modes commit offset maps.\n\n");
+    b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
+        + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
+        + " for some scenarios, `--mode at-least-once` or `--mode exactly-once` for one mode."
+        + "  \n");
+    b.append("Machine: ").append(Machine.describe()).append(" (shared with other builds; "
+        + "counts matter here, not timings)  \nRun: ").append(LocalDate.now())
+        .append(only.isEmpty() ? "" : ", scenarios " + String.join(", ", only)).append("\n\n");
+    b.append("| scenario | mode | fault | sent | answered | lost | duplicates | sent to vLLM "
+        + "again | DLQ | passed | notes |\n");
+    b.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Row r : rows) {
-      b.append(String.format("| `%s` | %s | %d | %d | **%d** | %d | %d | %s | %s |%n", r.name(),
-          r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(), r.dlq(),
-          r.passed() ? "yes" : "**no**", r.notes()));
+      b.append(String.format("| `%s` | %s | %s | %d | %d | **%d** | %d | %d | %d | %s | %s |%n",
+          r.name(), r.mode(), r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(),
+          r.resent(), r.dlq(), r.passed() ? "yes" : "**no**", r.notes()));
     }
     Files.writeString(root.resolve("RELIABILITY.md"), b.toString());
     System.out.print(b);

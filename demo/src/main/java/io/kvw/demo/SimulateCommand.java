@@ -67,6 +67,11 @@ final class SimulateCommand implements Callable<Integer> {
           + "(default_sampling_params_json), e.g. '{\"temperature\": 0.6}'.")
   String samplingDefaults;
 
+  @Option(names = "--request-log",
+      description = "Append the request id of every Generate call to this file (counts what "
+          + "reached the model, e.g. work redone after a crash).")
+  java.nio.file.Path requestLog;
+
   @Option(names = "--no-loads",
       description = "Refuse GetLoads with UNIMPLEMENTED, as a server that does not offer it.")
   boolean noLoads;
@@ -124,7 +129,15 @@ final class SimulateCommand implements Callable<Integer> {
     if (streamIntervalMs != null) {
       b.streamInterval(Duration.ofMillis(streamIntervalMs));
     }
-    VllmSimulator sim = b.build().start();
+    VllmSimulator sim = b.build();
+    if (requestLog != null) {
+      try {
+        sim.stats().requestLog().writeTo(requestLog);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("--request-log " + requestLog, e);
+      }
+    }
+    sim.start();
     Faults faults = sim.faults().seed(seed);
     if (failRate > 0) {
       faults.failRate(failCode, failRate);

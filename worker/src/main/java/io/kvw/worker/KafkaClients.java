@@ -34,6 +34,11 @@ final class KafkaClients {
 
   static KafkaConsumer<byte[], byte[]> consumer(WorkerConfig config, int maxPollRecords) {
     Map<String, Object> p = common(config);
+    if (exactlyOnce(config)) {
+      // skip aborted records (e.g. a DLQ replayed by a transactional tool), and wait for
+      // pending transactional offset commits before reading a partition's position
+      p.putIfAbsent(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    }
     p.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.KAFKA_GROUP));
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, config.get(WorkerConfig.KAFKA_OFFSET_RESET));
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -54,7 +59,20 @@ final class KafkaClients {
     p.putIfAbsent(ProducerConfig.LINGER_MS_CONFIG, 5);
     // a dead-lettered record goes out byte for byte, however large the broker let it in
     p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
+    if (exactlyOnce(config)) {
+      // one id per replica: a restarted replica with the same worker.id fences its old self
+      // and aborts what it left open at once; others are aborted by the broker after
+      // transaction.timeout.ms, holding back read_committed readers until then
+      p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "kvw-" + config.get(WorkerConfig.KAFKA_GROUP)
+          + "-" + config.get(WorkerConfig.WORKER_ID));
+      p.putIfAbsent(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, (int) Math.max(30_000,
+          4 * config.get(WorkerConfig.COMMIT_INTERVAL).toMillis()));
+    }
     return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  static boolean exactlyOnce(WorkerConfig config) {
+    return config.get(WorkerConfig.DELIVERY) == WorkerConfig.Delivery.EXACTLY_ONCE;
   }
 
   /**

@@ -14,12 +14,18 @@ import io.kvw.worker.dispatch.PartialSink;
 import io.kvw.worker.dispatch.RetrySettings;
 import io.kvw.worker.dispatch.limit.AdaptiveConcurrency;
 import io.kvw.worker.dispatch.limit.CallWindow;
+import io.kvw.worker.intake.ConsumerOffsetCommitter;
 import io.kvw.worker.intake.FlowControl;
+import io.kvw.worker.intake.Intake;
+import io.kvw.worker.intake.OffsetCommitter;
 import io.kvw.worker.intake.PollLoop;
 import io.kvw.worker.ledger.OffsetLedger;
+import io.kvw.worker.ledger.OffsetMapCodec;
 import io.kvw.worker.observe.HttpEndpoint;
 import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.publish.OutcomeGate;
 import io.kvw.worker.publish.OutcomePublisher;
+import io.kvw.worker.publish.TransactionCycle;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -34,6 +40,8 @@ import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,9 +55,10 @@ public final class Worker implements AutoCloseable {
   private final WorkerConfig config;
   private final InferenceBackend backend;
   private final OutcomePublisher publisher;
+  private final TransactionCycle transactions;
   private final BackendOutage outage;
   private final AdaptiveConcurrency adaptive;
-  private final PollLoop pollLoop;
+  private final Intake pollLoop;
   private final Thread intakeThread;
   private final ScheduledExecutorService scheduler;
   private final java.util.concurrent.ExecutorService preparation;
@@ -73,9 +82,38 @@ public final class Worker implements AutoCloseable {
     });
     String workerId = config.get(WorkerConfig.WORKER_ID);
     ResultCodec resultCodec = new ResultCodec();
-    this.publisher = new OutcomePublisher(KafkaClients.producer(config), resultCodec,
+    int maxMapBytes = config.get(WorkerConfig.OFFSET_MAP_MAX_BYTES);
+    OffsetLedger ledger = new OffsetLedger(new OffsetMapCodec(maxMapBytes), maxMapBytes);
+    int maxBuffered = config.get(WorkerConfig.MAX_BUFFERED);
+    int maxPollRecords = config.kafkaPassThrough().containsKey("max.poll.records")
+        ? Integer.parseInt(config.kafkaPassThrough().get("max.poll.records"))
+        : FlowControl.defaultMaxPollRecords(maxBuffered);
+    FlowControl flow = new FlowControl(maxBuffered, maxPollRecords);
+    KafkaConsumer<byte[], byte[]> consumer = KafkaClients.consumer(config, maxPollRecords);
+    KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(config);
+    OffsetCommitter committer;
+    OutcomeGate gate;
+    if (KafkaClients.exactlyOnce(config)) {
+      this.transactions = new TransactionCycle(producer, consumer, ledger);
+      try {
+        transactions.begin();
+      } catch (RuntimeException e) {
+        producer.close(Duration.ZERO);
+        consumer.close(Duration.ZERO);
+        throw new StartupException("the transactional producer could not start ("
+            + e.getMessage() + "); worker.delivery=exactly-once needs transactions on the "
+            + "broker (and the ACLs for transactional ids kvw-*)", e);
+      }
+      committer = transactions;
+      gate = transactions;
+    } else {
+      this.transactions = null;
+      committer = new ConsumerOffsetCommitter(consumer, ledger);
+      gate = OutcomeGate.DIRECT;
+    }
+    this.publisher = new OutcomePublisher(producer, resultCodec,
         config.get(WorkerConfig.TOPIC_RESULTS), config.get(WorkerConfig.TOPIC_DLQ), workerId,
-        scheduler, metrics);
+        scheduler, metrics, gate);
     RequestLimits limits = RequestLimits.defaults()
         .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
     // prompt preparation (chat template, tokens) runs beside intake, not on its thread; its
@@ -110,14 +148,8 @@ public final class Worker implements AutoCloseable {
         metrics, Clock.systemUTC(), scheduler, outage, window);
     this.adaptive = adaptive ? new AdaptiveConcurrency(backend, limiter, window, 1,
         maxInFlight, Duration.ofMillis(100), scheduler) : null;
-    OffsetLedger ledger = new OffsetLedger();
-    int maxBuffered = config.get(WorkerConfig.MAX_BUFFERED);
-    int maxPollRecords = config.kafkaPassThrough().containsKey("max.poll.records")
-        ? Integer.parseInt(config.kafkaPassThrough().get("max.poll.records"))
-        : FlowControl.defaultMaxPollRecords(maxBuffered);
-    FlowControl flow = new FlowControl(maxBuffered, maxPollRecords);
-    this.pollLoop = new PollLoop(KafkaClients.consumer(config, maxPollRecords),
-        config.get(WorkerConfig.TOPIC_REQUESTS), ledger, admission, dispatcher, publisher, flow,
+    this.pollLoop = new PollLoop(consumer, config.get(WorkerConfig.TOPIC_REQUESTS), ledger,
+        admission, dispatcher, publisher, committer, transactions != null, flow,
         config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
         metrics, outage::isDown);
     metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
@@ -223,6 +255,9 @@ public final class Worker implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     preparation.shutdownNow();
+    if (transactions != null) {
+      transactions.close();
+    }
     publisher.close();
     backend.close();
     scheduler.shutdownNow();

@@ -85,7 +85,7 @@ public final class Admission {
         v = prepare(admitted);
       } catch (RuntimeException e) {
         log.error("preparing the prompt of {} failed; refusing the record",
-            polled.ticket(), e);
+            polled.handle(), e);
         v = failed(polled, e);
       }
       then.accept(v);

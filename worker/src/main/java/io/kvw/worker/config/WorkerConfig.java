@@ -139,9 +139,26 @@ public final class WorkerConfig {
       "worker.startup-timeout", "60s", "How long start-up waits for the broker and vLLM.",
       Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
   public static final ConfigKey<Duration> COMMIT_INTERVAL = ConfigKey.of(
-      "worker.commit-interval", "500ms", "How often completed offsets are committed (commits "
-          + "are coalesced per interval).", Parsers.durationIn(Duration.ofMillis(10),
+      "worker.commit-interval", "100ms", "How often completed offsets (with their offset map) "
+          + "are committed; with `worker.delivery=exactly-once`, how long each transaction "
+          + "runs. Short, because what finished since the last commit is redone after a crash "
+          + "(Kafka Streams uses 100 ms with exactly-once too).", Parsers.durationIn(Duration.ofMillis(10),
           Duration.ofMinutes(5)));
+  /** What a results consumer may rely on. */
+  public enum Delivery { AT_LEAST_ONCE, EXACTLY_ONCE }
+
+  public static final ConfigKey<Delivery> DELIVERY = ConfigKey.of("worker.delivery",
+      "at-least-once", "`at-least-once`: outcomes are published, then offsets committed (with "
+          + "the offset map); a crash may publish an outcome twice. `exactly-once`: outcomes "
+          + "and offsets are committed in one Kafka transaction per commit interval "
+          + "(`transactional.id` = `kvw-<kafka.group.id>-<worker.id>`); `read_committed` "
+          + "consumers see each outcome once. See *Delivery guarantees*.",
+      Parsers.oneOf(Delivery.class));
+  public static final ConfigKey<Integer> OFFSET_MAP_MAX_BYTES = ConfigKey.of(
+      "worker.offset-map.max-bytes", "4096", "Largest offset map stored in a commit's metadata: "
+          + "the broker's `offset.metadata.max.bytes`. A longer map is cut (finished records "
+          + "above the cut run again after a rebalance); 0 stores no map.",
+      Parsers.intIn(0, 1024 * 1024));
   public static final ConfigKey<Integer> MAX_REQUEST_BYTES = ConfigKey.of(
       "worker.max-request-bytes", "1048576", "Largest request value; a larger record ends as "
           + "`invalid_request` without being parsed.", Parsers.intIn(64, 64 * 1024 * 1024));
@@ -156,7 +173,8 @@ public final class WorkerConfig {
       VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
       VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
-      STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT);
+      STARTUP_TIMEOUT, COMMIT_INTERVAL, DELIVERY, OFFSET_MAP_MAX_BYTES, MAX_REQUEST_BYTES,
+      HTTP_PORT);
 
   /** Kafka client keys the worker owns; setting them would break its promises. */
   private static final Map<String, String> KAFKA_KEYS_OWNED = Map.of(

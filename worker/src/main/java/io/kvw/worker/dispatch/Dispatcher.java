@@ -16,7 +16,7 @@ import io.kvw.worker.backend.GenerationCall;
 import io.kvw.worker.backend.InferenceBackend;
 import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.PolledRecord;
-import io.kvw.worker.ledger.OffsetTicket;
+import io.kvw.worker.intake.RecordHandle;
 import io.kvw.worker.observe.WorkerMetrics;
 import io.kvw.worker.publish.OutcomePublisher;
 import java.time.Clock;
@@ -64,7 +64,7 @@ public final class Dispatcher {
   private final WorkerMetrics metrics;
   private final Clock clock;
   private final FailsafeExecutor<Generation> policies;
-  private final Map<OffsetTicket, Job> running = new ConcurrentHashMap<>();
+  private final Map<RecordHandle, Job> running = new ConcurrentHashMap<>();
   private final AtomicLong callSequence = new AtomicLong();
   /**
    * Makes backend request ids unique across restarts and replicas: vLLM refuses an id that is
@@ -144,7 +144,7 @@ public final class Dispatcher {
   }
 
   private void start(Job job) {
-    OffsetTicket ticket = job.admitted.polled().ticket();
+    RecordHandle ticket = job.admitted.polled().handle();
     if (ticket.isAbandoned()) {
       limiter.release();
       return;
@@ -160,7 +160,7 @@ public final class Dispatcher {
   private CompletableFuture<Generation> attempt(Job job) {
     PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
-    if (polled.ticket().isAbandoned()) {
+    if (polled.handle().isAbandoned()) {
       throw new Stop(null, "abandoned");
     }
     Duration timeout = retry.requestTimeout();
@@ -204,7 +204,7 @@ public final class Dispatcher {
   private void finish(Job job, Generation generation, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
-    if (polled.ticket().isAbandoned()) {
+    if (polled.handle().isAbandoned()) {
       return;
     }
     String model = admission.modelOf(request);
@@ -238,7 +238,7 @@ public final class Dispatcher {
           + be.getMessage();
     } else {
       log.error("unexpected failure dispatching request {} ({})", request.id(),
-          polled.ticket(), cause);
+          polled.handle(), cause);
       type = ErrorType.RETRIES_EXHAUSTED;
       message = "internal error: " + cause;
     }
@@ -250,9 +250,9 @@ public final class Dispatcher {
    * Cancels the running calls of abandoned records (a drain that ran out of time, or revoked
    * partitions) and asks vLLM to abort them.
    */
-  public void cancel(Collection<OffsetTicket> abandoned) {
+  public void cancel(Collection<? extends RecordHandle> abandoned) {
     List<String> ids = new ArrayList<>();
-    for (OffsetTicket t : abandoned) {
+    for (RecordHandle t : abandoned) {
       Job job = running.get(t);
       if (job == null) {
         continue;

@@ -11,7 +11,8 @@ import io.kvw.common.InferenceResult;
 import io.kvw.worker.publish.OutcomePublisher;
 import java.time.Duration;
 import java.util.Collection;
-import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -22,6 +23,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,11 +38,16 @@ import org.slf4j.LoggerFactory;
  * outage ({@code holdIntake}) intake pauses too, so records wait in Kafka, not in memory.
  *
  * <p>Stopping (SIGTERM) drains: intake pauses everything and keeps polling until the open
- * records finish or the drain timeout passes; what is left is abandoned (cancelled, never
- * committed) and the completed prefix is committed synchronously. Revocation does the same for
- * the revoked partitions only.
+ * records finish or the drain timeout passes; what finished is committed synchronously, what is
+ * left is abandoned (cancelled, never committed). Revocation does the same for the revoked
+ * partitions only, so a rebalance redoes only what was in flight.
+ *
+ * <p>Offset maps: on assignment the loop reads each partition's committed offset and metadata,
+ * and records the map marks as finished are tracked as done without being run again. When the
+ * {@link OffsetCommitter} reports an aborted transaction, the loop rewinds its partitions to
+ * the last commit: their open records are abandoned and read again.
  */
-public final class PollLoop implements Runnable {
+public final class PollLoop implements Intake {
   private static final Logger log = LoggerFactory.getLogger(PollLoop.class);
   private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
 
@@ -50,6 +57,8 @@ public final class PollLoop implements Runnable {
   private final Admission admission;
   private final Dispatcher dispatcher;
   private final OutcomePublisher publisher;
+  private final OffsetCommitter committer;
+  private final boolean mapsRequired;
   private final FlowControl flow;
   private final Duration commitInterval;
   private final Duration drainTimeout;
@@ -63,10 +72,13 @@ public final class PollLoop implements Runnable {
   private long lastCommitNanos = System.nanoTime();
 
   public PollLoop(Consumer<byte[], byte[]> consumer, String topic, OffsetLedger ledger,
-      Admission admission, Dispatcher dispatcher, OutcomePublisher publisher, FlowControl flow,
+      Admission admission, Dispatcher dispatcher, OutcomePublisher publisher,
+      OffsetCommitter committer, boolean mapsRequired, FlowControl flow,
       Duration commitInterval, Duration drainTimeout, WorkerMetrics metrics,
       BooleanSupplier holdIntake) {
     this.consumer = consumer;
+    this.committer = committer;
+    this.mapsRequired = mapsRequired;
     this.topic = topic;
     this.ledger = ledger;
     this.admission = admission;
@@ -92,6 +104,11 @@ public final class PollLoop implements Runnable {
         throw e;
       }
       drain();
+    } catch (ProducerFencedException e) {
+      // a newer worker holds our transactional.id: we are a zombie; commit nothing more
+      log.error("fenced by another worker with the same transactional id; stopping without "
+          + "committing (its records are read again by the group)");
+      dispatcher.cancel(ledger.abandonAll());
     } catch (RuntimeException e) {
       log.error("intake stopped by an unexpected error; uncommitted records will be read again",
           e);
@@ -116,12 +133,16 @@ public final class PollLoop implements Runnable {
       }
     }
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
-      commitAsync();
+      commitPeriodically();
     }
   }
 
   private void admit(ConsumerRecord<byte[], byte[]> record) {
     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+    if (ledger.skipIfFinished(tp, record.offset())) {
+      metrics.skippedFinished(); // its outcome is already published: never run it twice
+      return;
+    }
     OffsetTicket ticket = ledger.track(tp, record.offset());
     PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime());
     try {
@@ -136,7 +157,7 @@ public final class PollLoop implements Runnable {
 
   /** A request goes to the dispatcher; a refusal ends as an error result (and DLQ record). */
   private void route(PolledRecord polled, Admission.Verdict verdict) {
-    if (polled.ticket().isAbandoned()) {
+    if (polled.handle().isAbandoned()) {
       return; // its partition was let go meanwhile: it is read again, by whoever owns it
     }
     if (verdict instanceof Admission.Admitted admitted) {
@@ -160,38 +181,24 @@ public final class PollLoop implements Runnable {
     }
   }
 
-  private void commitAsync() {
+  private void commitPeriodically() {
     lastCommitNanos = System.nanoTime();
-    Map<TopicPartition, OffsetAndMetadata> offsets = ledger.committable();
-    if (offsets.isEmpty()) {
-      return;
-    }
-    consumer.commitAsync(offsets, (committed, e) -> {
-      if (e == null) {
-        ledger.committed(committed);
-      } else {
-        log.warn("offset commit failed ({}); it is retried with the next one", e.toString());
+    List<OffsetTicket> abandoned = new ArrayList<>();
+    committer.commit(false, null, outcome -> {
+      if (outcome == OffsetCommitter.Outcome.ABORTED) {
+        abandoned.addAll(rewind(consumer.assignment()));
       }
     });
+    dispatcher.cancel(abandoned);
   }
 
-  /** Commits, synchronously, what is safe for {@code tps} (all partitions when null). */
-  private void commitSync(Collection<TopicPartition> tps) {
-    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>(ledger.committable());
-    if (tps != null) {
-      offsets.keySet().retainAll(tps);
-    }
-    if (offsets.isEmpty()) {
-      return;
-    }
-    try {
-      consumer.commitSync(offsets, Duration.ofSeconds(10));
-      ledger.committed(offsets);
-      log.info("committed {}", describe(offsets));
-    } catch (RuntimeException e) {
-      log.warn("final offset commit failed ({}); those records will be read again",
-          e.toString());
-    }
+  /** Back to the last commit: open records are given back and their partitions read again. */
+  private List<OffsetTicket> rewind(Collection<TopicPartition> tps) {
+    OffsetLedger.Rewind r = ledger.rewind(tps);
+    r.seekTo().forEach(consumer::seek);
+    log.warn("rewound {} to the last commit; {} unfinished records given back", r.seekTo(),
+        r.abandoned().size());
+    return r.abandoned();
   }
 
   private void drain() {
@@ -202,48 +209,81 @@ public final class PollLoop implements Runnable {
     while (ledger.open() > 0 && System.nanoTime() < deadline) {
       consumer.poll(Duration.ofMillis(50)); // paused: keeps membership, returns nothing
       if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
-        commitAsync();
+        commitPeriodically();
       }
     }
-    List<OffsetTicket> abandoned = ledger.abandonAll();
+    List<OffsetTicket> abandoned = new ArrayList<>();
+    committer.commit(true, null, outcome -> abandoned.addAll(ledger.abandonAll()));
     if (!abandoned.isEmpty()) {
-      log.warn("drain timeout: {} records unfinished; cancelled, not committed, read again "
-          + "on the next start", abandoned.size());
+      log.warn("drain: {} records unfinished; cancelled, not committed, read again on the next "
+          + "start", abandoned.size());
       dispatcher.cancel(abandoned);
     }
-    commitSync(null);
   }
 
-  /** Asks the loop to drain and stop; returns at once. */
+  @Override
   public void stop() {
     stopping = true;
     consumer.wakeup();
   }
 
-  /** Waits for the loop to finish its drain. */
+  @Override
   public boolean awaitStopped(Duration timeout) throws InterruptedException {
     return stopped.await(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
   }
 
-  /** Nanotime of the latest poll, for liveness. */
+  @Override
   public long lastPollNanos() {
     return lastPollNanos;
   }
 
-  /** Whether intake holds back because the buffer is full. */
+  @Override
   public boolean paused() {
     return paused;
   }
 
-  /** Whether the group has assigned partitions to this worker at least once. */
+  @Override
   public boolean joined() {
     return assignedOnce;
   }
 
-  private static String describe(Map<TopicPartition, OffsetAndMetadata> offsets) {
+  /** {@code topic-partition=offset ...}, for logs. */
+  public static String describe(Map<TopicPartition, OffsetAndMetadata> offsets) {
     StringBuilder b = new StringBuilder();
     offsets.forEach((tp, om) -> b.append(tp).append('=').append(om.offset()).append(' '));
     return b.toString().trim();
+  }
+
+  /**
+   * Reads the committed offsets and maps of newly assigned partitions, so records finished
+   * before the last commit are skipped. Without the maps, at-least-once still holds (they run
+   * again); exactly-once needs them, so there a failure to read them stops the intake rather
+   * than publishing an outcome twice.
+   */
+  private void resumeFromCommits(Collection<TopicPartition> assigned) {
+    Map<TopicPartition, OffsetAndMetadata> committed;
+    try {
+      committed = consumer.committed(new HashSet<>(assigned), Duration.ofSeconds(60));
+    } catch (RuntimeException e) {
+      if (mapsRequired) {
+        throw e;
+      }
+      log.warn("could not read the committed offset maps of {} ({}); finished records above "
+          + "the committed offsets run again", assigned, e.toString());
+      return;
+    }
+    int skippable = 0;
+    for (TopicPartition tp : assigned) {
+      OffsetAndMetadata om = committed.get(tp);
+      if (om != null) {
+        ledger.resume(tp, om.offset(), om.metadata());
+        skippable += ledger.finishedInMap(tp);
+      }
+    }
+    if (skippable > 0) {
+      log.info("offset maps of {}: {} records above the committed offsets are already finished "
+          + "and are skipped", assigned, skippable);
+    }
   }
 
   /** Revocation: finish or abandon the revoked partitions' records, commit, let go. */
@@ -262,8 +302,15 @@ public final class PollLoop implements Runnable {
           break;
         }
       }
-      commitSync(revoked);
-      List<OffsetTicket> abandoned = ledger.release(revoked);
+      List<OffsetTicket> abandoned = new ArrayList<>();
+      committer.commit(true, revoked, outcome -> {
+        if (outcome == OffsetCommitter.Outcome.ABORTED) {
+          List<TopicPartition> kept = new ArrayList<>(consumer.assignment());
+          kept.removeAll(revoked);
+          abandoned.addAll(rewind(kept));
+        }
+        abandoned.addAll(ledger.release(revoked));
+      });
       if (!abandoned.isEmpty()) {
         log.warn("revoked {} with {} records unfinished; they are cancelled and left to the "
             + "next owner", revoked, abandoned.size());
@@ -274,7 +321,17 @@ public final class PollLoop implements Runnable {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> lost) {
-      List<OffsetTicket> abandoned = ledger.release(lost);
+      // their offsets can no longer be committed by us; with a transaction, what it carries for
+      // them must not commit either, so it is dropped and the other partitions read again
+      List<OffsetTicket> abandoned = new ArrayList<>();
+      committer.discard(outcome -> {
+        if (outcome == OffsetCommitter.Outcome.ABORTED) {
+          List<TopicPartition> kept = new ArrayList<>(consumer.assignment());
+          kept.removeAll(lost);
+          abandoned.addAll(rewind(kept));
+        }
+        abandoned.addAll(ledger.release(lost));
+      });
       dispatcher.cancel(abandoned);
       log.warn("partitions lost: {} ({} records unfinished, not committed)", lost,
           abandoned.size());
@@ -287,6 +344,7 @@ public final class PollLoop implements Runnable {
         consumer.pause(assigned);
       }
       if (!assigned.isEmpty()) {
+        resumeFromCommits(assigned);
         log.info("partitions assigned: {}", assigned);
       }
     }

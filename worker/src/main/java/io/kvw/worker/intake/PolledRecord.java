@@ -1,14 +1,14 @@
 package io.kvw.worker.intake;
 
 import io.kvw.common.RecordSource;
-import io.kvw.worker.ledger.OffsetTicket;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * A consumed record on its way to an outcome: the raw record (kept byte for byte for the DLQ),
- * its ledger ticket, and when it was polled.
+ * its {@link RecordHandle} (how its outcome is acknowledged to the intake), and when it was
+ * polled.
  */
-public record PolledRecord(ConsumerRecord<byte[], byte[]> record, OffsetTicket ticket,
+public record PolledRecord(ConsumerRecord<byte[], byte[]> record, RecordHandle handle,
     long polledAtNanos) {
 
   public RecordSource source() {

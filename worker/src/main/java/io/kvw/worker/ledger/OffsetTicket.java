@@ -1,5 +1,6 @@
 package io.kvw.worker.ledger;
 
+import io.kvw.worker.intake.RecordHandle;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -9,17 +10,18 @@ import org.apache.kafka.common.TopicPartition;
  * <p>Completion is a volatile write and may happen on any thread; only the intake thread reads
  * the ledger's queues, so no lock is needed between the two.
  */
-public final class OffsetTicket {
+public final class OffsetTicket implements RecordHandle {
   private final TopicPartition partition;
   private final long offset;
   private final OffsetLedger ledger;
   private volatile boolean completed;
   private volatile boolean abandoned;
 
-  OffsetTicket(TopicPartition partition, long offset, OffsetLedger ledger) {
+  OffsetTicket(TopicPartition partition, long offset, OffsetLedger ledger, boolean completed) {
     this.partition = partition;
     this.offset = offset;
     this.ledger = ledger;
+    this.completed = completed;
   }
 
   public TopicPartition partition() {
@@ -34,6 +36,7 @@ public final class OffsetTicket {
    * Marks the record's outcome as durably published. Idempotent; ignored once the ticket was
    * abandoned (its partition was revoked and its offset will be read again by the next owner).
    */
+  @Override
   public void complete() {
     synchronized (this) {
       if (completed || abandoned) {
@@ -52,6 +55,7 @@ public final class OffsetTicket {
    * True once the partition was revoked or the worker gave up on this record during a drain:
    * the work may stop, its outcome will not be committed.
    */
+  @Override
   public boolean isAbandoned() {
     return abandoned;
   }

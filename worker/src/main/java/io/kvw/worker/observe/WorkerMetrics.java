@@ -23,6 +23,7 @@ public final class WorkerMetrics {
   private final Counter retries;
   private final Counter outageRetries;
   private final Counter publishFailures;
+  private final Counter skippedFinished;
   private final Timer total;
   private final DistributionSummary attempts;
   private final ConcurrentMap<String, Counter> outcomes = new ConcurrentHashMap<>();
@@ -39,7 +40,11 @@ public final class WorkerMetrics {
     this.outageRetries = Counter.builder("kvw.backend.outage.retries")
         .description("Backend calls retried because vLLM was unavailable").register(registry);
     this.publishFailures = Counter.builder("kvw.publish.failures")
-        .description("Outcome sends that failed and were sent again").register(registry);
+        .description("Outcome sends that failed (sent again, or redone after an abort)")
+        .register(registry);
+    this.skippedFinished = Counter.builder("kvw.records.skipped.finished")
+        .description("Records read again but not run: the offset map marks them finished")
+        .register(registry);
     this.total = Timer.builder("kvw.request.duration")
         .description("From poll to published outcome").publishPercentiles(0.5, 0.99)
         .register(registry);
@@ -92,5 +97,10 @@ public final class WorkerMetrics {
 
   public void publishFailed() {
     publishFailures.increment();
+  }
+
+  /** A record read again was skipped: the last commit's offset map marks it finished. */
+  public void skippedFinished() {
+    skippedFinished.increment();
   }
 }

@@ -26,7 +26,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A send that fails (the producer already retried up to {@code delivery.timeout.ms}) is sent
  * again after a pause, for as long as it takes: the ticket stays open, so the offset is not
- * committed and intake eventually pauses. Nothing is dropped.
+ * committed and intake eventually pauses. Nothing is dropped. With exactly-once delivery the
+ * {@link OutcomeGate} decides instead: the open transaction aborts and the record is redone.
+ *
+ * <p>Every outcome's sends pass through the gate together, after checking that the record is
+ * still ours: with transactions, an outcome is thus either in the transaction that commits its
+ * offset, or not sent at all.
  */
 public final class OutcomePublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(OutcomePublisher.class);
@@ -39,10 +44,19 @@ public final class OutcomePublisher implements AutoCloseable {
   private final String workerId;
   private final ScheduledExecutorService scheduler;
   private final WorkerMetrics metrics;
+  private final OutcomeGate gate;
 
   public OutcomePublisher(Producer<byte[], byte[]> producer, ResultCodec codec,
       String resultsTopic, String dlqTopic, String workerId, ScheduledExecutorService scheduler,
       WorkerMetrics metrics) {
+    this(producer, codec, resultsTopic, dlqTopic, workerId, scheduler, metrics,
+        OutcomeGate.DIRECT);
+  }
+
+  public OutcomePublisher(Producer<byte[], byte[]> producer, ResultCodec codec,
+      String resultsTopic, String dlqTopic, String workerId, ScheduledExecutorService scheduler,
+      WorkerMetrics metrics, OutcomeGate gate) {
+    this.gate = gate;
     this.producer = producer;
     this.codec = codec;
     this.resultsTopic = resultsTopic;
@@ -54,35 +68,43 @@ public final class OutcomePublisher implements AutoCloseable {
 
   /** Publishes a result, or an error result plus the DLQ copy when {@code result} is an error. */
   public void publish(PolledRecord polled, InferenceResult result) {
-    if (polled.ticket().isAbandoned()) {
-      return; // the partition left us; its next owner reads the record again
-    }
     ConsumerRecord<byte[], byte[]> in = polled.record();
     byte[] key = in.key() != null ? in.key() : result.id().getBytes(StandardCharsets.UTF_8);
     ProducerRecord<byte[], byte[]> out =
         new ProducerRecord<>(resultsTopic, null, key, codec.encode(result));
-    if (!result.isError()) {
-      send(out, polled, () -> {
-        metrics.outcome(result, polled);
-        polled.ticket().complete();
-      });
-      return;
-    }
-    AtomicInteger parts = new AtomicInteger(2);
-    Runnable onePartDone = () -> {
-      if (parts.decrementAndGet() == 0) {
-        metrics.outcome(result, polled);
-        polled.ticket().complete();
+    gate.send(() -> {
+      if (polled.handle().isAbandoned()) {
+        return; // the record went back to its source; it will be read again
       }
-    };
-    send(out, polled, onePartDone);
-    send(deadLetter(in, result), polled, onePartDone);
+      if (!result.isError()) {
+        send(out, polled, () -> {
+          metrics.outcome(result, polled);
+          polled.handle().complete();
+        });
+        return;
+      }
+      AtomicInteger parts = new AtomicInteger(2);
+      Runnable onePartDone = () -> {
+        if (parts.decrementAndGet() == 0) {
+          metrics.outcome(result, polled);
+          polled.handle().complete();
+        }
+      };
+      send(out, polled, onePartDone);
+      send(deadLetter(in, result), polled, onePartDone);
+    });
   }
 
-  /** Fire-and-forget publishing of a partial output; it frees no offset. */
+  /** Publishing of a partial output; it frees no offset and is never sent again. */
   public void publishPartial(String topic, byte[] key, byte[] value) {
-    producer.send(new ProducerRecord<>(topic, null, key, value), (md, e) -> {
-      if (e != null) {
+    gate.send(() -> {
+      try {
+        producer.send(new ProducerRecord<>(topic, null, key, value), (md, e) -> {
+          if (e != null) {
+            log.debug("partial output not published: {}", e.toString());
+          }
+        });
+      } catch (RuntimeException e) {
         log.debug("partial output not published: {}", e.toString());
       }
     });
@@ -111,20 +133,37 @@ public final class OutcomePublisher implements AutoCloseable {
 
   private void send(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
       Runnable onAck) {
-    producer.send(record, (md, e) -> {
-      if (e == null) {
-        onAck.run();
-        return;
+    try {
+      producer.send(record, (md, e) -> {
+        if (e == null) {
+          onAck.run();
+        } else {
+          failed(record, polled, onAck, e);
+        }
+      });
+    } catch (RuntimeException e) {
+      failed(record, polled, onAck, e); // e.g. the producer is closing, or its state is fatal
+    }
+  }
+
+  private void failed(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
+      Runnable onAck, Exception e) {
+    if (polled.handle().isAbandoned()) {
+      return; // given up on (revoked or drained): the record will be read again
+    }
+    metrics.publishFailed();
+    if (!gate.failed(e)) {
+      log.warn("publishing to {} failed ({}); the transaction aborts and the record is redone",
+          record.topic(), e.toString());
+      return;
+    }
+    log.warn("publishing to {} failed ({}); sending again in {} ms", record.topic(),
+        e.toString(), RESEND_DELAY.toMillis());
+    scheduler.schedule(() -> gate.send(() -> {
+      if (!polled.handle().isAbandoned()) {
+        send(record, polled, onAck);
       }
-      if (polled.ticket().isAbandoned()) {
-        return; // given up on (revoked or drained): the record will be read again
-      }
-      metrics.publishFailed();
-      log.warn("publishing to {} failed ({}); sending again in {} ms", record.topic(),
-          e.toString(), RESEND_DELAY.toMillis());
-      scheduler.schedule(() -> send(record, polled, onAck), RESEND_DELAY.toMillis(),
-          TimeUnit.MILLISECONDS);
-    });
+    }), RESEND_DELAY.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Waits for every outcome sent so far to be acknowledged (or to fail). */

@@ -41,9 +41,66 @@ class OffsetLedgerTest {
     OffsetTicket c = ledger.track(P0, 2);
     c.complete();
     b.complete();
-    assertThat(ledger.committable()).isEmpty();
+    // the position stays at the unfinished record; the finished ones travel in its map
+    OffsetAndMetadata early = ledger.committable().get(P0);
+    assertThat(early.offset()).isZero();
+    assertThat(new OffsetMapCodec(4096).decode(0, early.metadata()).finished())
+        .isEqualTo(java.util.BitSet.valueOf(new long[] {0b110}));
     a.complete();
-    assertThat(offsetOf(ledger.committable(), P0)).isEqualTo(3);
+    Map<TopicPartition, OffsetAndMetadata> last = ledger.committable();
+    assertThat(offsetOf(last, P0)).isEqualTo(3);
+    ledger.committed(last);
+    assertThat(ledger.committable()).isEmpty(); // nothing changed since
+  }
+
+  @Test
+  void aNewOwnerSkipsWhatTheMapMarksFinishedAndKeepsItInItsOwnMaps() {
+    for (long o = 10; o < 20; o++) {
+      OffsetTicket t = ledger.track(P0, o);
+      if (o % 3 == 0) {
+        t.complete(); // 12, 15, 18
+      }
+    }
+    OffsetAndMetadata commit = ledger.committable().get(P0);
+    assertThat(commit.offset()).isEqualTo(10);
+
+    OffsetLedger next = new OffsetLedger(); // the partition's next owner
+    next.resume(P0, commit.offset(), commit.metadata());
+    assertThat(next.finishedInMap(P0)).isEqualTo(3);
+    List<Long> run = new ArrayList<>();
+    List<OffsetTicket> tickets = new ArrayList<>();
+    for (long o = 10; o < 14; o++) { // it has read up to 13 so far
+      if (!next.skipIfFinished(P0, o)) {
+        run.add(o);
+        tickets.add(next.track(P0, o));
+      }
+    }
+    assertThat(run).containsExactly(10L, 11L, 13L);
+    assertThat(next.open()).isEqualTo(3);
+    // once 10 is done, the commit at 11 still carries 15 and 18, which it has not read yet
+    tickets.get(0).complete();
+    OffsetAndMetadata again = next.committable().get(P0);
+    assertThat(again.offset()).isEqualTo(11);
+    assertThat(new OffsetMapCodec(4096).decode(11, again.metadata()).finished())
+        .isEqualTo(java.util.BitSet.valueOf(new long[] {0b10010010})); // 12, 15, 18
+    tickets.forEach(OffsetTicket::complete);
+    assertThat(next.committable().get(P0).offset()).isEqualTo(14);
+  }
+
+  @Test
+  void aRewindGoesBackToTheLastCommitAndGivesBackWhatIsOpen() {
+    OffsetTicket a = ledger.track(P0, 0);
+    OffsetTicket b = ledger.track(P0, 1);
+    a.complete();
+    ledger.committed(ledger.committable()); // position 1
+    OffsetTicket c = ledger.track(P0, 2);
+    OffsetTicket d = ledger.track(P0, 3);
+    d.complete(); // finished, but its transaction is then aborted
+    OffsetLedger.Rewind r = ledger.rewind(List.of(P0));
+    assertThat(r.seekTo()).containsEntry(P0, 1L);
+    assertThat(r.abandoned()).containsExactly(b, c);
+    assertThat(ledger.open()).isZero();
+    assertThat(ledger.skipIfFinished(P0, 3)).isFalse(); // not committed: it runs again
   }
 
   @Test
