@@ -17,8 +17,11 @@ import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.FlowControl;
 import io.kvw.worker.intake.PollLoop;
 import io.kvw.worker.ledger.OffsetLedger;
+import io.kvw.worker.observe.Backlog;
 import io.kvw.worker.observe.HttpEndpoint;
+import io.kvw.worker.observe.TenantLabels;
 import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.observe.trace.Tracing;
 import io.kvw.worker.publish.OutcomePublisher;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -54,6 +57,7 @@ public final class Worker implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final HttpEndpoint http;
   private final PrometheusMeterRegistry registry;
+  private final Tracing tracing;
   private volatile boolean closed;
 
   private Worker(WorkerConfig config, InferenceBackend backend) {
@@ -64,13 +68,16 @@ public final class Worker implements AutoCloseable {
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
-    WorkerMetrics metrics = new WorkerMetrics(registry);
+    WorkerMetrics metrics = new WorkerMetrics(registry, new TenantLabels(
+        config.get(WorkerConfig.METRICS_TENANT_FIELD),
+        config.get(WorkerConfig.METRICS_TENANT_MAX)));
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
       Thread t = new Thread(r, "worker-scheduler");
       t.setDaemon(true);
       return t;
     });
     String workerId = config.get(WorkerConfig.WORKER_ID);
+    this.tracing = Tracing.fromEnvironment(System.getenv(), workerId);
     ResultCodec resultCodec = new ResultCodec();
     this.publisher = new OutcomePublisher(KafkaClients.producer(config), resultCodec,
         config.get(WorkerConfig.TOPIC_RESULTS), config.get(WorkerConfig.TOPIC_DLQ), workerId,
@@ -81,7 +88,7 @@ public final class Worker implements AutoCloseable {
         Clock.systemUTC());
     String streamTopic = config.get(WorkerConfig.TOPIC_STREAM);
     PartialSink partials = (polled, request, partial) -> publisher.publishPartial(streamTopic,
-        polled.record().key() != null ? polled.record().key()
+        polled, polled.record().key() != null ? polled.record().key()
             : request.id().getBytes(StandardCharsets.UTF_8),
         resultCodec.encodePartial(request.id(), partial.index(), partial.textSoFar(),
             partial.completionTokens()));
@@ -110,7 +117,8 @@ public final class Worker implements AutoCloseable {
     this.pollLoop = new PollLoop(KafkaClients.consumer(config, maxPollRecords),
         config.get(WorkerConfig.TOPIC_REQUESTS), ledger, admission, dispatcher, publisher, flow,
         config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
-        metrics, outage::isDown);
+        metrics, outage::isDown, tracing, new Backlog(registry, metrics::finished,
+            Duration.ofSeconds(2), Duration.ofMinutes(1)));
     metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
     metrics.gauge("kvw.backend.in.flight", "Backend calls in progress", limiter::inUse);
     metrics.gauge("kvw.backend.limit", "Current concurrency limit", limiter::limit);
@@ -214,6 +222,7 @@ public final class Worker implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     publisher.close();
+    tracing.close(); // after the last outcome, so its span is exported
     backend.close();
     scheduler.shutdownNow();
     if (http != null) {

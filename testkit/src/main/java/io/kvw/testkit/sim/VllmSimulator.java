@@ -29,6 +29,7 @@ public final class VllmSimulator implements AutoCloseable {
   private final SimTokenizer tokenizer;
   private final SimStats stats = new SimStats();
   private final Faults faults = new Faults();
+  private final SimTraces traces = new SimTraces();
   private final SimEngine engine;
   private final SimService service;
   private Server server;
@@ -153,7 +154,7 @@ public final class VllmSimulator implements AutoCloseable {
     }
     try {
       NettyServerBuilder b = NettyServerBuilder.forAddress(
-          new InetSocketAddress(settings.host, port)).addService(service)
+          new InetSocketAddress(settings.host, port)).addService(io.grpc.ServerInterceptors.intercept(service, traces))
           // handlers never block (timers do the waiting), so they run on the event loops
           .directExecutor();
       if (settings.tlsCertChain != null) {
@@ -222,6 +223,11 @@ public final class VllmSimulator implements AutoCloseable {
 
   public SimStats stats() {
     return stats;
+  }
+
+  /** The trace context each call arrived with. */
+  public SimTraces traces() {
+    return traces;
   }
 
   /**

@@ -4,7 +4,10 @@ import io.kvw.worker.admission.Admission;
 import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.ledger.OffsetLedger;
 import io.kvw.worker.ledger.OffsetTicket;
+import io.kvw.worker.observe.Backlog;
+import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.observe.trace.Tracing;
 import io.kvw.common.ErrorInfo;
 import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceResult;
@@ -55,6 +58,8 @@ public final class PollLoop implements Runnable {
   private final Duration drainTimeout;
   private final WorkerMetrics metrics;
   private final BooleanSupplier holdIntake;
+  private final Tracing tracing;
+  private final Backlog backlog;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile boolean paused;
@@ -65,7 +70,7 @@ public final class PollLoop implements Runnable {
   public PollLoop(Consumer<byte[], byte[]> consumer, String topic, OffsetLedger ledger,
       Admission admission, Dispatcher dispatcher, OutcomePublisher publisher, FlowControl flow,
       Duration commitInterval, Duration drainTimeout, WorkerMetrics metrics,
-      BooleanSupplier holdIntake) {
+      BooleanSupplier holdIntake, Tracing tracing, Backlog backlog) {
     this.consumer = consumer;
     this.topic = topic;
     this.ledger = ledger;
@@ -77,6 +82,8 @@ public final class PollLoop implements Runnable {
     this.drainTimeout = drainTimeout;
     this.metrics = metrics;
     this.holdIntake = holdIntake;
+    this.tracing = tracing;
+    this.backlog = backlog;
   }
 
   @Override
@@ -118,12 +125,21 @@ public final class PollLoop implements Runnable {
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
       commitAsync();
     }
+    backlog.maybeRefresh(consumer, ledger::open);
   }
 
   private void admit(ConsumerRecord<byte[], byte[]> record) {
     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
     OffsetTicket ticket = ledger.track(tp, record.offset());
-    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime());
+    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime(),
+        tracing.start(record));
+    try (RecordLog scope = RecordLog.open(polled, polled.source().defaultRequestId())) {
+      admit(polled, scope);
+    }
+  }
+
+  private void admit(PolledRecord polled, RecordLog scope) {
+    OffsetTicket ticket = polled.ticket();
     Admission.Verdict verdict;
     try {
       verdict = admission.admit(polled);
@@ -135,9 +151,12 @@ public final class PollLoop implements Runnable {
               + e.getClass().getSimpleName());
     }
     if (verdict instanceof Admission.Admitted admitted) {
+      scope.requestId(admitted.request().id());
+      log.debug("request {} admitted", admitted.request().id());
       dispatcher.dispatch(admitted);
     } else {
       Admission.Refused r = (Admission.Refused) verdict;
+      scope.requestId(r.requestId());
       publisher.publish(polled, InferenceResult.failure(r.requestId(), r.model(),
           new ErrorInfo(r.type(), r.message()), 0, r.metadata(), polled.source()));
     }

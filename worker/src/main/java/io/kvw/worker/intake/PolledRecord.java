@@ -2,14 +2,21 @@ package io.kvw.worker.intake;
 
 import io.kvw.common.RecordSource;
 import io.kvw.worker.ledger.OffsetTicket;
+import io.kvw.worker.observe.trace.RecordTrace;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
  * A consumed record on its way to an outcome: the raw record (kept byte for byte for the DLQ),
- * its ledger ticket, and when it was polled.
+ * its ledger ticket, when it was polled, and its trace.
  */
 public record PolledRecord(ConsumerRecord<byte[], byte[]> record, OffsetTicket ticket,
-    long polledAtNanos) {
+    long polledAtNanos, RecordTrace trace) {
+
+  /** A record without trace context (unit tests). */
+  public PolledRecord(ConsumerRecord<byte[], byte[]> record, OffsetTicket ticket,
+      long polledAtNanos) {
+    this(record, ticket, polledAtNanos, RecordTrace.NONE);
+  }
 
   public RecordSource source() {
     return new RecordSource(record.topic(), record.partition(), record.offset());

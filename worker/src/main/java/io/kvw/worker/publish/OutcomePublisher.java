@@ -4,6 +4,7 @@ import io.kvw.common.DlqHeaders;
 import io.kvw.common.InferenceResult;
 import io.kvw.common.ResultCodec;
 import io.kvw.worker.intake.PolledRecord;
+import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -59,40 +60,61 @@ public final class OutcomePublisher implements AutoCloseable {
     }
     ConsumerRecord<byte[], byte[]> in = polled.record();
     byte[] key = in.key() != null ? in.key() : result.id().getBytes(StandardCharsets.UTF_8);
+    RecordHeaders headers = new RecordHeaders();
+    polled.trace().inject(headers);
     ProducerRecord<byte[], byte[]> out =
-        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result));
+        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result), headers);
     if (!result.isError()) {
-      send(out, polled, () -> {
-        metrics.outcome(result, polled);
-        polled.ticket().complete();
-      });
+      send(out, polled, result.id(), () -> finished(polled, result));
       return;
     }
     AtomicInteger parts = new AtomicInteger(2);
     Runnable onePartDone = () -> {
       if (parts.decrementAndGet() == 0) {
-        metrics.outcome(result, polled);
-        polled.ticket().complete();
+        finished(polled, result);
       }
     };
-    send(out, polled, onePartDone);
-    send(deadLetter(in, result), polled, onePartDone);
+    send(out, polled, result.id(), onePartDone);
+    send(deadLetter(polled, result), polled, result.id(), onePartDone);
+  }
+
+  /** Both parts of the outcome are acknowledged: the record is done. */
+  private void finished(PolledRecord polled, InferenceResult result) {
+    metrics.outcome(result, polled);
+    String outcome = result.isError() ? result.error().type().wireName() : "ok";
+    polled.trace().end(outcome);
+    polled.ticket().complete();
+    long ms = (System.nanoTime() - polled.polledAtNanos()) / 1_000_000;
+    if (result.isError()) {
+      // the error message stays in the result and the DLQ record: it may quote the input
+      log.info("request {} ended as {} after {} attempts in {} ms; dead-lettered", result.id(),
+          outcome, result.attempts(), ms);
+    } else {
+      log.debug("request {} answered in {} ms ({} attempts)", result.id(), ms,
+          result.attempts());
+    }
   }
 
   /** Fire-and-forget publishing of a partial output; it frees no offset. */
-  public void publishPartial(String topic, byte[] key, byte[] value) {
-    producer.send(new ProducerRecord<>(topic, null, key, value), (md, e) -> {
+  public void publishPartial(String topic, PolledRecord polled, byte[] key, byte[] value) {
+    RecordHeaders headers = new RecordHeaders();
+    polled.trace().inject(headers);
+    producer.send(new ProducerRecord<>(topic, null, key, value, headers), (md, e) -> {
       if (e != null) {
         log.debug("partial output not published: {}", e.toString());
       }
     });
   }
 
-  private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> in,
+  private ProducerRecord<byte[], byte[]> deadLetter(PolledRecord polled,
       InferenceResult result) {
+    ConsumerRecord<byte[], byte[]> in = polled.record();
     RecordHeaders headers = new RecordHeaders();
     for (Header h : in.headers()) {
       headers.add(h);
+    }
+    if (in.headers().lastHeader("traceparent") == null) {
+      polled.trace().inject(headers); // the trace the worker started; an original one stays
     }
     header(headers, DlqHeaders.ERROR_TYPE, result.error().type().wireName());
     header(headers, DlqHeaders.ERROR_MESSAGE, result.error().message());
@@ -110,21 +132,28 @@ public final class OutcomePublisher implements AutoCloseable {
   }
 
   private void send(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
-      Runnable onAck) {
+      String requestId, Runnable onAck) {
     producer.send(record, (md, e) -> {
-      if (e == null) {
-        onAck.run();
-        return;
+      try (RecordLog scope = RecordLog.open(polled, requestId)) {
+        acknowledged(record, polled, requestId, onAck, e);
       }
-      if (polled.ticket().isAbandoned()) {
-        return; // given up on (revoked or drained): the record will be read again
-      }
-      metrics.publishFailed();
-      log.warn("publishing to {} failed ({}); sending again in {} ms", record.topic(),
-          e.toString(), RESEND_DELAY.toMillis());
-      scheduler.schedule(() -> send(record, polled, onAck), RESEND_DELAY.toMillis(),
-          TimeUnit.MILLISECONDS);
     });
+  }
+
+  private void acknowledged(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
+      String requestId, Runnable onAck, Exception e) {
+    if (e == null) {
+      onAck.run();
+      return;
+    }
+    if (polled.ticket().isAbandoned()) {
+      return; // given up on (revoked or drained): the record will be read again
+    }
+    metrics.publishFailed();
+    log.warn("publishing to {} failed ({}); sending again in {} ms", record.topic(),
+        e.toString(), RESEND_DELAY.toMillis());
+    scheduler.schedule(() -> send(record, polled, requestId, onAck), RESEND_DELAY.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   /** Waits for every outcome sent so far to be acknowledged (or to fail). */
