@@ -130,6 +130,14 @@ public final class WorkerConfig {
       "Port of `/metrics` (Prometheus), `/health/live`, `/health/ready`; 0 picks a free port, "
           + "-1 turns the endpoint off.", Parsers.intIn(-1, 65535));
 
+  /** Levels of the worker's own loggers. */
+  public enum LogLevel { ERROR, WARN, INFO, DEBUG, TRACE }
+
+  public static final ConfigKey<LogLevel> LOG_LEVEL = ConfigKey.of("log.level", "info",
+      "Level of the worker's own loggers (`io.kvw`): `error`, `warn`, `info`, `debug` or "
+          + "`trace`. Prompts and completions are never logged at `info`.",
+      Parsers.oneOf(LogLevel.class));
+
   /** How log lines are written. */
   public enum LogFormat { TEXT, JSON }
 
@@ -151,7 +159,7 @@ public final class WorkerConfig {
       VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_CHANNELS, VLLM_REQUEST_TIMEOUT, VLLM_TLS,
       VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY, VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
-      STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT, LOG_FORMAT,
+      STARTUP_TIMEOUT, COMMIT_INTERVAL, MAX_REQUEST_BYTES, HTTP_PORT, LOG_LEVEL, LOG_FORMAT,
       METRICS_TENANT_FIELD, METRICS_TENANT_MAX);
 
   /** Kafka client keys the worker owns; setting them would break its promises. */
