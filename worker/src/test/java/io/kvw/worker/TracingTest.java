@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * W3C trace context through the worker: a request's {@code traceparent} reaches vLLM's call
- * metadata and comes back on the result and DLQ records with the same trace id; a request
+ * metadata and comes back on the result, stream and DLQ records with the same trace id; a request
  * without one gets a new trace, carried the same way.
  */
 class TracingTest {
@@ -58,7 +58,7 @@ class TracingTest {
     PipelineHarness h = PipelineHarness.create("tracing", 2);
     try (VllmSimulator vllm = VllmSimulator.builder().build().start()) {
       ProducerRecord<byte[], byte[]> traced = h.record("ok", PipelineHarness.request("t-ok",
-          "hello traced world", ""));
+          "hello traced world", "\"stream\":true"));
       traced.headers().add("traceparent", traceparent(TRACE_OK).getBytes(StandardCharsets.UTF_8))
           .add("tracestate", "vendor=abc".getBytes(StandardCharsets.UTF_8));
       ProducerRecord<byte[], byte[]> tracedBad = h.record("bad", PipelineHarness.request("t-bad",
@@ -70,7 +70,7 @@ class TracingTest {
           h.record("broken", "{not json")));
       try (Worker worker = Worker.start(h.config(vllm.target(), Map.of()),
           new VllmBackendFactory());
-          PipelineHarness.Reader reader = h.reader()) {
+          PipelineHarness.Reader reader = h.new Reader(h.results, h.dlq, h.stream)) {
         reader.readUntil(() -> reader.count(h.results) >= 4 && reader.count(h.dlq) >= 2,
             Duration.ofSeconds(30));
         List<ConsumerRecord<byte[], byte[]>> results = reader.on(h.results);
@@ -81,6 +81,8 @@ class TracingTest {
         ConsumerRecord<byte[], byte[]> ok = byKey(results, "ok");
         assertThat(traceIdOf(header(ok, "traceparent").orElseThrow())).isEqualTo(TRACE_OK);
         assertThat(header(ok, "tracestate")).contains("vendor=abc");
+        assertThat(reader.on(h.stream)).as("partial outputs").isNotEmpty().allSatisfy(p ->
+            assertThat(traceIdOf(header(p, "traceparent").orElseThrow())).isEqualTo(TRACE_OK));
 
         // an error result and its dead letter keep the request's trace
         assertThat(traceIdOf(header(byKey(results, "bad"), "traceparent").orElseThrow()))

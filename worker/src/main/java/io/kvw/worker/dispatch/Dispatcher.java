@@ -223,6 +223,7 @@ public final class Dispatcher {
     if (polled.ticket().isAbandoned()) {
       log.debug("request {} abandoned (drain or revocation); it will be read again",
           request.id());
+      polled.trace().end("abandoned");
       return;
     }
     String model = admission.modelOf(request);

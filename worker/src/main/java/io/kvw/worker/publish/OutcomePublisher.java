@@ -56,6 +56,7 @@ public final class OutcomePublisher implements AutoCloseable {
   /** Publishes a result, or an error result plus the DLQ copy when {@code result} is an error. */
   public void publish(PolledRecord polled, InferenceResult result) {
     if (polled.ticket().isAbandoned()) {
+      polled.trace().end("abandoned");
       return; // the partition left us; its next owner reads the record again
     }
     ConsumerRecord<byte[], byte[]> in = polled.record();

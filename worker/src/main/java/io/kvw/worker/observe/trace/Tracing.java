@@ -1,5 +1,6 @@
 package io.kvw.worker.observe.trace;
 
+import io.kvw.worker.config.ConfigException;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanContext;
@@ -13,6 +14,7 @@ import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.Context;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.autoconfigure.spi.ConfigurationException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -58,11 +60,16 @@ public final class Tracing implements AutoCloseable {
     if (!exportRequested(env)) {
       return contextOnly(workerId);
     }
-    OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
-        // defaults the variables override: traces only (metrics go through /metrics)
-        .addPropertiesSupplier(() -> Map.of("otel.service.name", "kafka-vllm-worker",
-            "otel.metrics.exporter", "none", "otel.logs.exporter", "none"))
-        .build().getOpenTelemetrySdk();
+    OpenTelemetrySdk sdk;
+    try {
+      sdk = AutoConfiguredOpenTelemetrySdk.builder()
+          // defaults the variables override: traces only (metrics go through /metrics)
+          .addPropertiesSupplier(() -> Map.of("otel.service.name", "kafka-vllm-worker",
+              "otel.metrics.exporter", "none", "otel.logs.exporter", "none"))
+          .build().getOpenTelemetrySdk();
+    } catch (ConfigurationException e) {
+      throw new ConfigException("OTEL_*", "cannot configure trace export: " + e.getMessage());
+    }
     return new Tracing(sdk, sdk, workerId);
   }
 
