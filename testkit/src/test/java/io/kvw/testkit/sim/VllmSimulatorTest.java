@@ -173,7 +173,9 @@ class VllmSimulatorTest {
     }
     var blocking = VllmEngineGrpc.newBlockingStub(channel);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (sim.stats().received() < 12 && System.nanoTime() < deadline) {
+    // received counts a call before it is tokenized and queued: wait until all 12 are queued
+    while ((sim.stats().received() < 12
+        || sim.stats().running() + sim.stats().waiting() < 12) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
     SchedulerLoad load = blocking.getLoads(GetLoadsRequest.getDefaultInstance()).getLoads(0);
