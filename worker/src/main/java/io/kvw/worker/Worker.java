@@ -21,9 +21,12 @@ import io.kvw.worker.intake.OffsetCommitter;
 import io.kvw.worker.intake.PollLoop;
 import io.kvw.worker.ledger.OffsetLedger;
 import io.kvw.worker.ledger.OffsetMapCodec;
+import io.kvw.worker.observe.Backlog;
 import io.kvw.worker.observe.HttpEndpoint;
+import io.kvw.worker.observe.TenantLabels;
 import io.kvw.worker.observe.WorkerMetrics;
 import io.kvw.worker.publish.OutcomeGate;
+import io.kvw.worker.observe.trace.Tracing;
 import io.kvw.worker.publish.OutcomePublisher;
 import io.kvw.worker.publish.TransactionCycle;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -64,6 +67,7 @@ public final class Worker implements AutoCloseable {
   private final java.util.concurrent.ExecutorService preparation;
   private final HttpEndpoint http;
   private final PrometheusMeterRegistry registry;
+  private final Tracing tracing;
   private volatile boolean closed;
 
   private Worker(WorkerConfig config, InferenceBackend backend) {
@@ -74,13 +78,16 @@ public final class Worker implements AutoCloseable {
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
-    WorkerMetrics metrics = new WorkerMetrics(registry);
+    WorkerMetrics metrics = new WorkerMetrics(registry, new TenantLabels(
+        config.get(WorkerConfig.METRICS_TENANT_FIELD),
+        config.get(WorkerConfig.METRICS_TENANT_MAX)));
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
       Thread t = new Thread(r, "worker-scheduler");
       t.setDaemon(true);
       return t;
     });
     String workerId = config.get(WorkerConfig.WORKER_ID);
+    this.tracing = Tracing.fromEnvironment(System.getenv(), workerId);
     ResultCodec resultCodec = new ResultCodec();
     int maxMapBytes = config.get(WorkerConfig.OFFSET_MAP_MAX_BYTES);
     OffsetLedger ledger = new OffsetLedger(new OffsetMapCodec(maxMapBytes), maxMapBytes);
@@ -128,7 +135,7 @@ public final class Worker implements AutoCloseable {
         backend.prompts(), preparation, Clock.systemUTC());
     String streamTopic = config.get(WorkerConfig.TOPIC_STREAM);
     PartialSink partials = (polled, request, partial) -> publisher.publishPartial(streamTopic,
-        polled.record().key() != null ? polled.record().key()
+        polled, polled.record().key() != null ? polled.record().key()
             : request.id().getBytes(StandardCharsets.UTF_8),
         resultCodec.encodePartial(request.id(), partial.index(), partial.textSoFar(),
             partial.completionTokens()));
@@ -151,7 +158,8 @@ public final class Worker implements AutoCloseable {
     this.pollLoop = new PollLoop(consumer, config.get(WorkerConfig.TOPIC_REQUESTS), ledger,
         admission, dispatcher, publisher, committer, transactions != null, flow,
         config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
-        metrics, outage::isDown);
+        metrics, outage::isDown, tracing, new Backlog(registry, metrics::finished,
+            Duration.ofSeconds(2), Duration.ofMinutes(1)));
     metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
     metrics.gauge("kvw.backend.in.flight", "Backend calls in progress", limiter::inUse);
     metrics.gauge("kvw.backend.limit", "Current concurrency limit", limiter::limit);
@@ -259,6 +267,7 @@ public final class Worker implements AutoCloseable {
       transactions.close();
     }
     publisher.close();
+    tracing.close(); // after the last outcome, so its span is exported
     backend.close();
     scheduler.shutdownNow();
     if (http != null) {

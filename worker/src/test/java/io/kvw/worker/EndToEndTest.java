@@ -124,7 +124,8 @@ class EndToEndTest {
   @Test
   void streamingRequestsPublishPartialOutputsEndingInTheFinalText() {
     PipelineHarness h = PipelineHarness.create("stream", 1);
-    simulator(Duration.ofMillis(5), Duration.ofMillis(2), 8);
+    // tokens 20 ms apart: a loaded machine whose timers run late still sees several chunks
+    simulator(Duration.ofMillis(5), Duration.ofMillis(20), 8);
     h.produce(List.of(h.record("s", PipelineHarness.request("s-1",
         "a streamed answer arrives in pieces", "\"stream\":true"))));
     try (Worker worker = Worker.start(h.config(vllm.target(), Map.of()),

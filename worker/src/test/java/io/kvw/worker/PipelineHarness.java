@@ -73,6 +73,11 @@ final class PipelineHarness {
 
   /** A worker config on this harness's topics and the given vLLM target. */
   WorkerConfig config(String vllmTarget, Map<String, String> overrides) {
+    return WorkerConfig.of(settings(vllmTarget, overrides));
+  }
+
+  /** The settings of {@link #config}, as a properties file would hold them. */
+  Map<String, String> settings(String vllmTarget, Map<String, String> overrides) {
     Map<String, String> m = new HashMap<>();
     m.put("kafka.bootstrap.servers", kafka().bootstrapServers());
     m.put("kafka.group.id", group);
@@ -89,7 +94,7 @@ final class PipelineHarness {
     m.put("kafka.session.timeout.ms", "10000");
     m.put("kafka.heartbeat.interval.ms", "1000");
     m.putAll(overrides);
-    return WorkerConfig.of(m);
+    return m;
   }
 
   private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -217,6 +217,10 @@ final class SimEngine implements AutoCloseable {
       }
       if (overrideReason == null) {
         stats.completed.incrementAndGet();
+        stats.promptTokens.addAndGet(promptTokens);
+        for (int[] o : outputs) {
+          stats.completionTokens.addAndGet(o.length);
+        }
       }
       release(this);
       return true;

@@ -10,6 +10,8 @@ public final class SimStats {
   final AtomicLong failed = new AtomicLong();
   final AtomicLong aborted = new AtomicLong();
   final AtomicLong cancelled = new AtomicLong();
+  final AtomicLong promptTokens = new AtomicLong();
+  final AtomicLong completionTokens = new AtomicLong();
   final AtomicInteger running = new AtomicInteger();
   final AtomicInteger waiting = new AtomicInteger();
   final AtomicInteger maxRunning = new AtomicInteger();
@@ -29,6 +31,16 @@ public final class SimStats {
   /** Generate calls answered in full. */
   public long completed() {
     return completed.get();
+  }
+
+  /** Prompt tokens of the calls answered in full (once per call, whatever {@code n}). */
+  public long promptTokens() {
+    return promptTokens.get();
+  }
+
+  /** Tokens generated for the calls answered in full, over all their samples. */
+  public long completionTokens() {
+    return completionTokens.get();
   }
 
   /** Generate calls failed by an injected fault or a bad request. */
@@ -69,6 +81,7 @@ public final class SimStats {
   @Override
   public String toString() {
     return "received=" + received() + " completed=" + completed() + " failed=" + failed()
+        + " promptTokens=" + promptTokens() + " completionTokens=" + completionTokens()
         + " aborted=" + aborted() + " cancelled=" + cancelled() + " running=" + running()
         + " waiting=" + waiting() + " maxRunning=" + maxRunning() + " maxWaiting="
         + maxWaiting();

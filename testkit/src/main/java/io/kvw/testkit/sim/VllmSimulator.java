@@ -43,6 +43,7 @@ public final class VllmSimulator implements AutoCloseable {
   private final SimStats stats = new SimStats();
   private final SimCalls calls = new SimCalls();
   private final Faults faults = new Faults();
+  private final SimTraces traces = new SimTraces();
   private final SimEngine engine;
   private final SimService service;
   private Server server;
@@ -184,7 +185,7 @@ public final class VllmSimulator implements AutoCloseable {
     }
     try {
       NettyServerBuilder b = NettyServerBuilder.forAddress(
-          new InetSocketAddress(settings.host, port)).addService(service)
+          new InetSocketAddress(settings.host, port)).addService(io.grpc.ServerInterceptors.intercept(service, traces))
           // handlers never block (timers do the waiting), so they run on the event loops
           .directExecutor();
       if (settings.tlsCertChain != null) {
@@ -258,6 +259,11 @@ public final class VllmSimulator implements AutoCloseable {
   /** What each Generate call carried: request ids, the model's input ids, parameters. */
   public SimCalls calls() {
     return calls;
+  }
+
+  /** The trace context each call arrived with. */
+  public SimTraces traces() {
+    return traces;
   }
 
   /**

@@ -147,8 +147,10 @@ class VllmSimulatorTest {
 
   @Test
   void atMostMaxNumSeqsRunAndTheRestQueue() throws Exception {
+    // waves of 400 ms: long enough that none ends between the two load readings below, even
+    // on a loaded machine
     start(VllmSimulator.builder().maxNumSeqs(4).outputTokens(1)
-        .timeToFirstToken(Duration.ofMillis(100)));
+        .timeToFirstToken(Duration.ofMillis(400)));
     var async = VllmEngineGrpc.newStub(channel);
     List<CompletableFuture<Long>> finished = new ArrayList<>();
     long t0 = System.nanoTime();
@@ -173,9 +175,9 @@ class VllmSimulatorTest {
     }
     var blocking = VllmEngineGrpc.newBlockingStub(channel);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    // received counts a call on arrival; it reaches the scheduler a moment later
-    while (sim.stats().running() + sim.stats().waiting() < 12
-        && System.nanoTime() < deadline) {
+    // received counts a call before it is tokenized and queued: wait until all 12 are queued
+    while ((sim.stats().received() < 12
+        || sim.stats().running() + sim.stats().waiting() < 12) && System.nanoTime() < deadline) {
       Thread.sleep(5);
     }
     SchedulerLoad load = blocking.getLoads(GetLoadsRequest.getDefaultInstance()).getLoads(0);
@@ -187,10 +189,10 @@ class VllmSimulatorTest {
     assertThat(sim.stats().completed()).isEqualTo(12);
     assertThat(sim.stats().maxRunning()).isEqualTo(4);
     assertThat(sim.stats().maxWaiting()).isGreaterThanOrEqualTo(4);
-    // three waves of 100 ms: the last answer cannot come before 300 ms
+    // three waves of 400 ms: the last answer cannot come before 1200 ms
     long last = finished.stream().mapToLong(CompletableFuture::join).max().orElseThrow();
-    assertThat(Duration.ofNanos(last)).isGreaterThanOrEqualTo(Duration.ofMillis(290));
-    assertThat(sim.capacity(1)).isEqualTo(40.0);
+    assertThat(Duration.ofNanos(last)).isGreaterThanOrEqualTo(Duration.ofMillis(1190));
+    assertThat(sim.capacity(1)).isEqualTo(10.0);
   }
 
   @Test

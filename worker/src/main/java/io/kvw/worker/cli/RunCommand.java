@@ -5,6 +5,7 @@ import io.kvw.worker.Worker;
 import io.kvw.worker.backend.VllmBackendFactory;
 import io.kvw.worker.config.ConfigException;
 import io.kvw.worker.config.WorkerConfig;
+import io.kvw.worker.observe.LogSettings;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -33,6 +34,7 @@ final class RunCommand implements Callable<Integer> {
       System.err.println("config error: " + e.getMessage());
       return Main.EXIT_CONFIG;
     }
+    LogSettings.apply(cfg.get(WorkerConfig.LOG_LEVEL), cfg.get(WorkerConfig.LOG_FORMAT));
     Worker worker;
     try {
       worker = Worker.start(cfg, new VllmBackendFactory());

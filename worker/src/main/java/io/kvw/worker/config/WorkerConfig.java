@@ -166,6 +166,29 @@ public final class WorkerConfig {
       "Port of `/metrics` (Prometheus), `/health/live`, `/health/ready`; 0 picks a free port, "
           + "-1 turns the endpoint off.", Parsers.intIn(-1, 65535));
 
+  /** Levels of the worker's own loggers. */
+  public enum LogLevel { ERROR, WARN, INFO, DEBUG, TRACE }
+
+  public static final ConfigKey<LogLevel> LOG_LEVEL = ConfigKey.of("log.level", "info",
+      "Level of the worker's own loggers (`io.kvw`): `error`, `warn`, `info`, `debug` or "
+          + "`trace`. Prompts and completions are never logged at `info`.",
+      Parsers.oneOf(LogLevel.class));
+
+  /** How log lines are written. */
+  public enum LogFormat { TEXT, JSON }
+
+  public static final ConfigKey<LogFormat> LOG_FORMAT = ConfigKey.of("log.format", "text",
+      "`text`: readable lines; `json`: one JSON object per line, with `request_id`, `topic`, "
+          + "`partition`, `offset`, `trace_id` and `worker_id` fields on every line about a "
+          + "record.", Parsers.oneOf(LogFormat.class));
+  public static final ConfigKey<String> METRICS_TENANT_FIELD = ConfigKey.of(
+      "metrics.tenant-field", "", "The request `metadata` field whose value labels the "
+          + "per-request metrics as `tenant`; empty: every request is `tenant=\"none\"`.",
+      Parsers.string());
+  public static final ConfigKey<Integer> METRICS_TENANT_MAX = ConfigKey.of(
+      "metrics.tenant-max", "100", "Distinct `tenant` label values at most; tenants seen after "
+          + "that are counted as `other`.", Parsers.intIn(1, 10_000));
+
   /** Every declared key, in the order the README documents them. */
   public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
       KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
@@ -174,7 +197,7 @@ public final class WorkerConfig {
       VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
       STARTUP_TIMEOUT, COMMIT_INTERVAL, DELIVERY, OFFSET_MAP_MAX_BYTES, MAX_REQUEST_BYTES,
-      HTTP_PORT);
+      HTTP_PORT, LOG_LEVEL, LOG_FORMAT, METRICS_TENANT_FIELD, METRICS_TENANT_MAX);
 
   /** Kafka client keys the worker owns; setting them would break its promises. */
   private static final Map<String, String> KAFKA_KEYS_OWNED = Map.of(

@@ -17,8 +17,11 @@ import io.kvw.worker.backend.InferenceBackend;
 import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.PolledRecord;
 import io.kvw.worker.intake.RecordHandle;
+import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.observe.trace.RecordTrace;
 import io.kvw.worker.publish.OutcomePublisher;
+import io.opentelemetry.context.Scope;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -185,11 +188,17 @@ public final class Dispatcher {
         request.stream() ? partial -> partials.accept(polled, request, partial) : null,
         job.admitted.prompt());
     long callStart = System.nanoTime();
-    CompletableFuture<Generation> f = backend.generate(call);
+    RecordTrace.Call traced = polled.trace().startCall(job.backendRequestId);
+    CompletableFuture<Generation> f;
+    try (Scope current = traced.context().makeCurrent()) { // the gRPC metadata carries it
+      f = backend.generate(call);
+    }
     job.currentCall = f;
     return f.whenComplete((g, e) -> {
       if (e == null) {
         outage.end();
+        metrics.generation(admission.modelOf(request), request.metadata(), g,
+            request.params().samples());
       } else if (kindOf(e) == BackendException.Kind.UNAVAILABLE) {
         outage.reportUnavailable(callStart);
       }
@@ -198,13 +207,24 @@ public final class Dispatcher {
       window.record(System.nanoTime() - callStart, status.equals("RESOURCE_EXHAUSTED")
           || status.equals("DEADLINE_EXCEEDED"));
       metrics.call(status);
+      traced.end(status);
     });
   }
 
   private void finish(Job job, Generation generation, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
+    try (RecordLog scope = RecordLog.open(polled, job.admitted.request().id())) {
+      finishLogged(job, generation, failure);
+    }
+  }
+
+  private void finishLogged(Job job, Generation generation, Throwable failure) {
+    PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
     if (polled.handle().isAbandoned()) {
+      log.debug("request {} abandoned (drain or revocation); it will be read again",
+          request.id());
+      polled.trace().end("abandoned");
       return;
     }
     String model = admission.modelOf(request);

@@ -4,7 +4,10 @@ import io.kvw.worker.admission.Admission;
 import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.ledger.OffsetLedger;
 import io.kvw.worker.ledger.OffsetTicket;
+import io.kvw.worker.observe.Backlog;
+import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
+import io.kvw.worker.observe.trace.Tracing;
 import io.kvw.common.ErrorInfo;
 import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceResult;
@@ -64,6 +67,8 @@ public final class PollLoop implements Intake {
   private final Duration drainTimeout;
   private final WorkerMetrics metrics;
   private final BooleanSupplier holdIntake;
+  private final Tracing tracing;
+  private final Backlog backlog;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile boolean paused;
@@ -75,7 +80,7 @@ public final class PollLoop implements Intake {
       Admission admission, Dispatcher dispatcher, OutcomePublisher publisher,
       OffsetCommitter committer, boolean mapsRequired, FlowControl flow,
       Duration commitInterval, Duration drainTimeout, WorkerMetrics metrics,
-      BooleanSupplier holdIntake) {
+      BooleanSupplier holdIntake, Tracing tracing, Backlog backlog) {
     this.consumer = consumer;
     this.committer = committer;
     this.mapsRequired = mapsRequired;
@@ -89,6 +94,8 @@ public final class PollLoop implements Intake {
     this.drainTimeout = drainTimeout;
     this.metrics = metrics;
     this.holdIntake = holdIntake;
+    this.tracing = tracing;
+    this.backlog = backlog;
   }
 
   @Override
@@ -135,6 +142,7 @@ public final class PollLoop implements Intake {
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
       commitPeriodically();
     }
+    backlog.maybeRefresh(consumer, ledger::open);
   }
 
   private void admit(ConsumerRecord<byte[], byte[]> record) {
@@ -144,8 +152,9 @@ public final class PollLoop implements Intake {
       return;
     }
     OffsetTicket ticket = ledger.track(tp, record.offset());
-    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime());
-    try {
+    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime(),
+        tracing.start(record));
+    try (RecordLog scope = RecordLog.open(polled, polled.source().defaultRequestId())) {
       // the verdict may come later, from admission's prompt preparation (off this thread)
       admission.admit(polled, verdict -> route(polled, verdict));
     } catch (RuntimeException e) {
@@ -155,17 +164,26 @@ public final class PollLoop implements Intake {
     }
   }
 
-  /** A request goes to the dispatcher; a refusal ends as an error result (and DLQ record). */
+  /**
+   * A request goes to the dispatcher; a refusal ends as an error result (and DLQ record). Runs
+   * on the intake thread or on admission's preparation thread, so it opens its own log scope.
+   */
   private void route(PolledRecord polled, Admission.Verdict verdict) {
     if (polled.handle().isAbandoned()) {
+      polled.trace().end("abandoned");
       return; // its partition was let go meanwhile: it is read again, by whoever owns it
     }
-    if (verdict instanceof Admission.Admitted admitted) {
-      dispatcher.dispatch(admitted);
-    } else {
-      Admission.Refused r = (Admission.Refused) verdict;
-      publisher.publish(polled, InferenceResult.failure(r.requestId(), r.model(),
-          new ErrorInfo(r.type(), r.message()), 0, r.metadata(), polled.source()));
+    String requestId = verdict instanceof Admission.Admitted admitted
+        ? admitted.request().id() : ((Admission.Refused) verdict).requestId();
+    try (RecordLog scope = RecordLog.open(polled, requestId)) {
+      if (verdict instanceof Admission.Admitted admitted) {
+        log.debug("request {} admitted", requestId);
+        dispatcher.dispatch(admitted);
+      } else {
+        Admission.Refused r = (Admission.Refused) verdict;
+        publisher.publish(polled, InferenceResult.failure(r.requestId(), r.model(),
+            new ErrorInfo(r.type(), r.message()), 0, r.metadata(), polled.source()));
+      }
     }
   }
 

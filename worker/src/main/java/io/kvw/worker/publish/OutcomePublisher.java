@@ -4,6 +4,7 @@ import io.kvw.common.DlqHeaders;
 import io.kvw.common.InferenceResult;
 import io.kvw.common.ResultCodec;
 import io.kvw.worker.intake.PolledRecord;
+import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes each record's terminal outcome with the idempotent producer and, only once the broker
- * has acknowledged all of it, completes the record's ledger ticket. A result is one record on
+ * has acknowledged all of it, completes the record's handle. A result is one record on
  * the results topic; a failure is an error result plus the original record on the DLQ, and the
  * ticket completes when both are acknowledged.
  *
@@ -70,36 +71,54 @@ public final class OutcomePublisher implements AutoCloseable {
   public void publish(PolledRecord polled, InferenceResult result) {
     ConsumerRecord<byte[], byte[]> in = polled.record();
     byte[] key = in.key() != null ? in.key() : result.id().getBytes(StandardCharsets.UTF_8);
+    RecordHeaders headers = new RecordHeaders();
+    polled.trace().inject(headers);
     ProducerRecord<byte[], byte[]> out =
-        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result));
+        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result), headers);
     gate.send(() -> {
       if (polled.handle().isAbandoned()) {
+        polled.trace().end("abandoned");
         return; // the record went back to its source; it will be read again
       }
       if (!result.isError()) {
-        send(out, polled, () -> {
-          metrics.outcome(result, polled);
-          polled.handle().complete();
-        });
+        send(out, polled, result.id(), () -> finished(polled, result));
         return;
       }
       AtomicInteger parts = new AtomicInteger(2);
       Runnable onePartDone = () -> {
         if (parts.decrementAndGet() == 0) {
-          metrics.outcome(result, polled);
-          polled.handle().complete();
+          finished(polled, result);
         }
       };
-      send(out, polled, onePartDone);
-      send(deadLetter(in, result), polled, onePartDone);
+      send(out, polled, result.id(), onePartDone);
+      send(deadLetter(polled, result), polled, result.id(), onePartDone);
     });
   }
 
+  /** Both parts of the outcome are acknowledged: the record is done. */
+  private void finished(PolledRecord polled, InferenceResult result) {
+    metrics.outcome(result, polled);
+    String outcome = result.isError() ? result.error().type().wireName() : "ok";
+    polled.trace().end(outcome);
+    polled.handle().complete();
+    long ms = (System.nanoTime() - polled.polledAtNanos()) / 1_000_000;
+    if (result.isError()) {
+      // the error message stays in the result and the DLQ record: it may quote the input
+      log.info("request {} ended as {} after {} attempts in {} ms; dead-lettered", result.id(),
+          outcome, result.attempts(), ms);
+    } else {
+      log.debug("request {} answered in {} ms ({} attempts)", result.id(), ms,
+          result.attempts());
+    }
+  }
+
   /** Publishing of a partial output; it frees no offset and is never sent again. */
-  public void publishPartial(String topic, byte[] key, byte[] value) {
+  public void publishPartial(String topic, PolledRecord polled, byte[] key, byte[] value) {
+    RecordHeaders headers = new RecordHeaders();
+    polled.trace().inject(headers);
     gate.send(() -> {
       try {
-        producer.send(new ProducerRecord<>(topic, null, key, value), (md, e) -> {
+        producer.send(new ProducerRecord<>(topic, null, key, value, headers), (md, e) -> {
           if (e != null) {
             log.debug("partial output not published: {}", e.toString());
           }
@@ -110,11 +129,15 @@ public final class OutcomePublisher implements AutoCloseable {
     });
   }
 
-  private ProducerRecord<byte[], byte[]> deadLetter(ConsumerRecord<byte[], byte[]> in,
+  private ProducerRecord<byte[], byte[]> deadLetter(PolledRecord polled,
       InferenceResult result) {
+    ConsumerRecord<byte[], byte[]> in = polled.record();
     RecordHeaders headers = new RecordHeaders();
     for (Header h : in.headers()) {
       headers.add(h);
+    }
+    if (in.headers().lastHeader("traceparent") == null) {
+      polled.trace().inject(headers); // the trace the worker started; an original one stays
     }
     header(headers, DlqHeaders.ERROR_TYPE, result.error().type().wireName());
     header(headers, DlqHeaders.ERROR_MESSAGE, result.error().message());
@@ -132,22 +155,25 @@ public final class OutcomePublisher implements AutoCloseable {
   }
 
   private void send(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
-      Runnable onAck) {
+      String requestId, Runnable onAck) {
     try {
       producer.send(record, (md, e) -> {
-        if (e == null) {
-          onAck.run();
-        } else {
-          failed(record, polled, onAck, e);
+        try (RecordLog scope = RecordLog.open(polled, requestId)) {
+          if (e == null) {
+            onAck.run();
+          } else {
+            failed(record, polled, requestId, onAck, e);
+          }
         }
       });
     } catch (RuntimeException e) {
-      failed(record, polled, onAck, e); // e.g. the producer is closing, or its state is fatal
+      // e.g. the producer is closing, or its state is fatal
+      failed(record, polled, requestId, onAck, e);
     }
   }
 
   private void failed(ProducerRecord<byte[], byte[]> record, PolledRecord polled,
-      Runnable onAck, Exception e) {
+      String requestId, Runnable onAck, Exception e) {
     if (polled.handle().isAbandoned()) {
       return; // given up on (revoked or drained): the record will be read again
     }
@@ -161,7 +187,7 @@ public final class OutcomePublisher implements AutoCloseable {
         e.toString(), RESEND_DELAY.toMillis());
     scheduler.schedule(() -> gate.send(() -> {
       if (!polled.handle().isAbandoned()) {
-        send(record, polled, onAck);
+        send(record, polled, requestId, onAck);
       }
     }), RESEND_DELAY.toMillis(), TimeUnit.MILLISECONDS);
   }

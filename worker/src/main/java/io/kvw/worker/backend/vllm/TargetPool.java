@@ -47,7 +47,8 @@ public final class TargetPool implements AutoCloseable {
         Duration openFor) {
       this.address = address;
       this.channels = List.copyOf(channels);
-      this.stubs = channels.stream().map(VllmEngineGrpc::newStub).toList();
+      this.stubs = channels.stream().map(c -> VllmEngineGrpc.newStub(c)
+          .withInterceptors(TraceContextInterceptor.INSTANCE)).toList();
       this.breaker = CircuitBreaker.builder()
           .withFailureThreshold(failureThreshold)
           .withDelay(openFor)
