@@ -28,8 +28,8 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
-          + "|overhead|backlog [--requests N]"
-          + " | reliability [--only NAME,...]");
+          + "|overhead|backlog|share-scaling [--requests N]"
+          + " | reliability [--only NAME,...] [--intake consumer|share]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -61,7 +61,10 @@ public final class BenchMain {
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
-      case "reliability" -> new Reliability(root, workerJar, work).run(
+      case "share-scaling" -> ShareScaling.run(root, workerJar, work,
+          Integer.parseInt(opts.getOrDefault("requests", "8000")));
+      case "reliability" -> new Reliability(root, workerJar, work, opts.getOrDefault("intake",
+          "consumer")).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of());
       default -> {
         System.err.println("unknown scenario " + scenario);

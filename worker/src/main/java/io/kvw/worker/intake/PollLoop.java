@@ -5,9 +5,6 @@ import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.ledger.OffsetLedger;
 import io.kvw.worker.ledger.OffsetTicket;
 import io.kvw.worker.observe.WorkerMetrics;
-import io.kvw.common.ErrorInfo;
-import io.kvw.common.ErrorType;
-import io.kvw.common.InferenceResult;
 import io.kvw.worker.publish.OutcomePublisher;
 import java.time.Duration;
 import java.util.Collection;
@@ -54,9 +51,8 @@ public final class PollLoop implements Intake {
   private final Consumer<byte[], byte[]> consumer;
   private final String topic;
   private final OffsetLedger ledger;
-  private final Admission admission;
+  private final Handoff handoff;
   private final Dispatcher dispatcher;
-  private final OutcomePublisher publisher;
   private final OffsetCommitter committer;
   private final boolean mapsRequired;
   private final FlowControl flow;
@@ -81,9 +77,8 @@ public final class PollLoop implements Intake {
     this.mapsRequired = mapsRequired;
     this.topic = topic;
     this.ledger = ledger;
-    this.admission = admission;
+    this.handoff = new Handoff(admission, dispatcher, publisher);
     this.dispatcher = dispatcher;
-    this.publisher = publisher;
     this.flow = flow;
     this.commitInterval = commitInterval;
     this.drainTimeout = drainTimeout;
@@ -144,24 +139,7 @@ public final class PollLoop implements Intake {
       return;
     }
     OffsetTicket ticket = ledger.track(tp, record.offset());
-    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime());
-    Admission.Verdict verdict;
-    try {
-      verdict = admission.admit(polled);
-    } catch (RuntimeException e) {
-      // a bug in admission must not lose the record or stop intake: refuse it, loudly
-      log.error("admission failed on {}; refusing the record", ticket, e);
-      verdict = new Admission.Refused(polled, polled.source().defaultRequestId(), null, null,
-          ErrorType.INVALID_REQUEST, "the worker could not read this record: "
-              + e.getClass().getSimpleName());
-    }
-    if (verdict instanceof Admission.Admitted admitted) {
-      dispatcher.dispatch(admitted);
-    } else {
-      Admission.Refused r = (Admission.Refused) verdict;
-      publisher.publish(polled, InferenceResult.failure(r.requestId(), r.model(),
-          new ErrorInfo(r.type(), r.message()), 0, r.metadata(), polled.source()));
-    }
+    handoff.accept(new PolledRecord(record, ticket, System.nanoTime()));
   }
 
   /** Pauses when the buffer is full or the backend is in an outage; resumes when neither. */
