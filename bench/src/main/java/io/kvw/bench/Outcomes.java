@@ -40,6 +40,8 @@ final class Outcomes implements AutoCloseable {
     p.put("auto.offset.reset", "earliest");
     p.put("enable.auto.commit", "false");
     p.put("max.partition.fetch.bytes", Integer.toString(16 * 1024 * 1024));
+    // what a results consumer of an exactly-once worker reads; no different for at-least-once
+    p.put("isolation.level", "read_committed");
     consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     consumer.subscribe(List.of(resultsTopic, dlqTopic));
     this.resultsTopic = resultsTopic;

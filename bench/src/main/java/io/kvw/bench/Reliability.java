@@ -34,26 +34,49 @@ final class Reliability {
   private final Path root;
   private final Path workerJar;
   private final Path work;
-  /** {@code consumer} or {@code share}: the workers' {@code worker.intake}. */
-  private final String intake;
 
-  /** One scenario's figures. */
-  record Row(String name, String fault, int sent, int answered, int duplicates, int dlq,
-      String notes, boolean passed) {
+  /** The worker sends each attempt as {@code <request id>#<suffix>}; count by the request. */
+  private static final java.util.function.Function<String, String> REQUEST_ID =
+      id -> id.contains("#") ? id.substring(0, id.indexOf('#')) : id;
+  private static final String EXACTLY_ONCE = "exactly-once";
+  /** Not a delivery mode: at-least-once through a share group ({@code worker.intake=share}). */
+  static final String SHARE = "share";
+
+  /** The delivery mode of the scenario running now ({@code worker.delivery}). */
+  private String mode = "at-least-once";
+
+  /**
+   * One scenario's figures. {@code resent}: Generate calls beyond the first per request, from
+   * the simulator's own log of request ids (work done twice on the GPU).
+   */
+  record Row(String name, String mode, String fault, int sent, int answered, int duplicates,
+      int resent, int dlq, String notes, boolean passed) {
     int lost() {
       return sent - answered;
     }
   }
 
-  Reliability(Path root, Path workerJar, Path work, String intake) {
+  Reliability(Path root, Path workerJar, Path work) {
     this.root = root;
     this.workerJar = workerJar;
     this.work = work;
-    this.intake = intake;
+  }
+
+  private boolean exactlyOnce() {
+    return mode.equals(EXACTLY_ONCE);
   }
 
   private boolean share() {
-    return intake.equals("share");
+    return mode.equals(SHARE);
+  }
+
+  /** A row of this mode; with exactly-once, any duplicate a read_committed reader saw fails it. */
+  private Row row(Rig rig, String name, String fault, int sent, Outcomes out, String notes,
+      boolean passed) {
+    int duplicates = out.duplicates();
+    return new Row(name, mode, fault, sent, out.distinct(), duplicates,
+        rig.sim.stats().requestLog().repeatedBy(REQUEST_ID), out.dlq.size(), notes,
+        passed && (!exactlyOnce() || duplicates == 0));
   }
 
   /** Broker, simulator and topics for one scenario. */
@@ -65,7 +88,7 @@ final class Reliability {
     final Map<String, String> config = new LinkedHashMap<>();
 
     Rig(String name, VllmSimulator.Builder sim, int partitions) {
-      this.name = name;
+      this.name = name; // each scenario has its own broker, so topics need not differ by mode
       this.kafka = EmbeddedKafka.builder().brokerProperty("message.max.bytes", "8388608")
           .logDir(tempDir(name)).build().start();
       this.sim = sim.build().start();
@@ -77,12 +100,18 @@ final class Reliability {
       config.put("kafka.heartbeat.interval.ms", "2000");
       config.put("worker.drain-timeout", "10s");
       config.put("worker.startup-timeout", "60s");
-      config.put("worker.intake", intake);
+      config.put("worker.delivery", share() ? "at-least-once" : mode);
+      config.put("worker.intake", share() ? "share" : "consumer");
     }
 
     WorkerProcess startWorker() throws Exception {
+      return startWorker(name + "-w" + workers.size());
+    }
+
+    /** A worker with this {@code worker.id} (a restarted replica keeps its id). */
+    WorkerProcess startWorker(String id) throws Exception {
       Map<String, String> c = new HashMap<>(config);
-      c.put("worker.id", name + "-w" + workers.size());
+      c.put("worker.id", id);
       WorkerProcess w = new WorkerProcess(workerJar, "512m", c, work);
       workers.add(w);
       return w;
@@ -169,8 +198,8 @@ final class Reliability {
       int during = out.distinct() - before;
       rig.sim.start();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
-          + "4,000 answers", n, out.distinct(), out.duplicates(), out.dlq.size(),
+      return row(rig, "vllm-outage", "vLLM server stopped for 20 s (connections refused) after "
+          + "4,000 answers", n, out,
           during + " results arrived in the 20 s after the cut (outcomes already in flight); no error results: "
           + (out.errorTypeById.isEmpty()), out.dlq.isEmpty() && out.distinct() == n);
     }
@@ -186,9 +215,8 @@ final class Reliability {
       rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
       long retried = out.attemptsById.values().stream().filter(a -> a > 1).count();
-      return new Row("internal-20pct", "20 % of Generate calls fail with INTERNAL; "
-          + "`worker.retry.max-attempts=8`", n, out.distinct(), out.duplicates(),
-          out.dlq.size(), retried + " answers with attempts > 1; "
+      return row(rig, "internal-20pct", "20 % of Generate calls fail with INTERNAL; "
+          + "`worker.retry.max-attempts=8`", n, out, retried + " answers with attempts > 1; "
           + out.errors("retries_exhausted") + " retries_exhausted",
           out.distinct() == n && retried > 0);
     }
@@ -218,9 +246,8 @@ final class Reliability {
         rightOnes &= i % 50 == 0 && e.getValue().equals("retries_exhausted")
             && out.attemptsById.get(e.getKey()) == 2;
       }
-      return new Row("slow-backend", slow + " requests always 5 s slower than the 1 s timeout; "
-          + "`worker.retry.max-attempts=2`", n, out.distinct(), out.duplicates(),
-          out.dlq.size(), exhausted + " retries_exhausted (each after 2 attempts), all of them "
+      return row(rig, "slow-backend", slow + " requests always 5 s slower than the 1 s "
+          + "timeout; `worker.retry.max-attempts=2`", n, out, exhausted + " retries_exhausted (each after 2 attempts), all of them "
           + "the slow ones: " + rightOnes, exhausted == slow && rightOnes
           && out.dlq.size() == slow && out.distinct() == n);
     }
@@ -231,18 +258,25 @@ final class Reliability {
         .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
         Outcomes out = rig.outcomes()) {
       int n = rig.produceRequests(20_000);
-      WorkerProcess w = rig.startWorker();
+      int inFlightLimit = 256; // worker.max-in-flight, the default
+      // the same replica restarts each time (worker.id kept, as a StatefulSet does): with
+      // exactly-once its new producer fences the killed one and aborts what it left open
+      String id = rig.name + "-w";
+      WorkerProcess w = rig.startWorker(id);
       for (int kill = 1; kill <= 3; kill++) {
         int target = kill * 4_000;
         out.read(seconds(1), () -> out.distinct() >= target, seconds(300));
         w.kill();
-        w = rig.startWorker();
+        w = rig.startWorker(id);
       }
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("sigkill-x3", "worker killed with SIGKILL after 4,000, 8,000 and 12,000 "
-          + "answers, restarted each time", n, out.distinct(), out.duplicates(), out.dlq.size(),
-          "duplicates are the records in flight or uncommitted at each kill",
-          out.distinct() == n && out.dlq.isEmpty());
+      out.read(seconds(3));
+      int resent = rig.sim.stats().requestLog().repeatedBy(REQUEST_ID);
+      return row(rig, "sigkill-x3", "worker killed with SIGKILL after 4,000, 8,000 and 12,000 "
+          + "answers, restarted each time", n, out, String.format("requests sent to vLLM "
+              + "again (simulator's log): %d over 3 kills; within 3 × the in-flight limit "
+              + "(%d): %s", resent, inFlightLimit, resent <= 3 * inFlightLimit),
+          out.distinct() == n && out.dlq.isEmpty() && resent <= 3 * inFlightLimit);
     }
   }
 
@@ -257,8 +291,9 @@ final class Reliability {
       int exit = w.stop(seconds(60));
       double exitSeconds = (System.nanoTime() - t0) / 1e9;
       out.read(seconds(3));
-      // every offset below the committed one must have its result already published
-      boolean commitsSafe = true; // a share group commits no offsets: nothing to check
+      // every offset below the committed one must have its result already published (a
+      // share group commits no offsets: nothing to check)
+      boolean commitsSafe = true;
       for (Map.Entry<TopicPartition, OffsetAndMetadata> e : share() ? Map.<TopicPartition,
           OffsetAndMetadata>of().entrySet() : rig.committed().entrySet()) {
         java.util.BitSet answered = out.answeredOffsets.getOrDefault(e.getKey().partition(),
@@ -267,8 +302,8 @@ final class Reliability {
       }
       rig.startWorker();
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("sigterm", "SIGTERM under load (256 in flight), then a new worker",
-          n, out.distinct(), out.duplicates(), out.dlq.size(), String.format(
+      return row(rig, "sigterm", "SIGTERM under load (256 in flight), then a new worker",
+          n, out, String.format(
               "exit code %d after %.1f s (drain timeout 10 s); committed offsets never past an "
                   + "unanswered record: %s", exit, exitSeconds, commitsSafe),
           exit == 0 && exitSeconds < 15 && commitsSafe && out.distinct() == n);
@@ -288,10 +323,9 @@ final class Reliability {
       rig.kafka.start();
       try (Outcomes again = rig.outcomes()) {
         again.read(seconds(1), () -> again.distinct() >= n, seconds(300));
-        return new Row("broker-restart", "the broker stopped for 10 s after 4,000 answers and "
-            + "restarted on the same log dir", n, again.distinct(), again.duplicates(),
-            again.dlq.size(), "the same worker process throughout: " + w.isAlive(),
-            again.distinct() == n && w.isAlive());
+        return row(rig, "broker-restart", "the broker stopped for 10 s after 4,000 answers "
+            + "and restarted on the same log dir", n, again, "the same worker process "
+            + "throughout: " + w.isAlive(), again.distinct() == n && w.isAlive());
       }
     }
   }
@@ -317,8 +351,8 @@ final class Reliability {
         changes++;
       }
       out.read(seconds(1), () -> out.distinct() >= n, seconds(300));
-      return new Row("group-churn", "3 workers in one group; every 5 s one leaves (SIGTERM) or "
-          + "a new one joins", n, out.distinct(), out.duplicates(), out.dlq.size(),
+      return row(rig, "group-churn", "3 workers in one group; every 5 s one leaves (SIGTERM) "
+          + "or a new one joins", n, out,
           changes + " membership changes", out.distinct() == n && out.dlq.isEmpty());
     }
   }
@@ -334,7 +368,7 @@ final class Reliability {
       List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
       int good = 0;
       for (Map.Entry<String, byte[]> e : bad.entrySet()) {
-        records.add(new ProducerRecord<>("hostile.requests", e.getKey().getBytes(
+        records.add(new ProducerRecord<>(rig.name + ".requests", e.getKey().getBytes(
             StandardCharsets.UTF_8), e.getValue()));
         for (int j = 0; j < 4; j++) {
           records.add(rig.request(good, "good request " + good));
@@ -369,10 +403,10 @@ final class Reliability {
         }
       }
       boolean sameProcess = w.isAlive() && w.pid() == pid;
-      return new Row("hostile", bad.size() + " hostile records (random bytes, truncated JSON, "
-          + "deep nesting, 2 MiB strings, wrong types, invalid UTF-8) among " + good
-          + " good ones", total, exactlyOne + goodAnswered, out.duplicates(), out.dlq.size(),
-          exactlyOne + " hostile records with exactly one invalid_request result, " + intact
+      return new Row("hostile", mode, bad.size() + " hostile records (random bytes, truncated "
+          + "JSON, deep nesting, 2 MiB strings, wrong types, invalid UTF-8) among " + good
+          + " good ones", total, exactlyOne + goodAnswered, out.duplicates(),
+          rig.sim.stats().requestLog().repeatedBy(REQUEST_ID), out.dlq.size(), exactlyOne + " hostile records with exactly one invalid_request result, " + intact
               + " DLQ records byte-identical to their original, " + goodAnswered
               + " good ones answered; the same worker process throughout: " + sameProcess,
           exactlyOne == bad.size() && intact == bad.size() && goodAnswered == good
@@ -430,15 +464,15 @@ final class Reliability {
     }
   }
 
-  /** Runs the scenarios named (all when empty) and writes RELIABILITY.md when all ran. */
-  int run(List<String> only) throws Exception {
+  /**
+   * Runs the scenarios named (all when empty) in each delivery mode named, and writes
+   * RELIABILITY.md with the rows that ran.
+   */
+  int run(List<String> only, List<String> modes) throws Exception {
     Map<String, java.util.concurrent.Callable<Row>> all = new LinkedHashMap<>();
     all.put("vllm-outage", this::vllmOutage);
     all.put("internal-20pct", this::internalErrors);
-    if (!share()) {
-      // share mode releases such records for another delivery: ShareIntakeTest covers them
-      all.put("slow-backend", this::slowBackend);
-    }
+    all.put("slow-backend", this::slowBackend);
     all.put("sigkill-x3", this::sigkill);
     all.put("sigterm", this::sigterm);
     all.put("broker-restart", this::brokerRestart);
@@ -449,72 +483,79 @@ final class Reliability {
       if (!only.isEmpty() && !only.contains(e.getKey())) {
         continue;
       }
-      System.out.println("== " + e.getKey());
-      Row row = e.getValue().call();
-      System.out.println(row);
-      rows.add(row);
-    }
-    if (only.isEmpty()) {
-      if (share()) {
-        writeShare(rows);
-      } else {
-        write(rows);
+      for (String m : modes) {
+        if (m.equals(SHARE) && e.getKey().equals("slow-backend")) {
+          // a share worker releases such a request for another delivery and dead-letters it
+          // as delivery_limit on the group's last one: ShareIntakeTest checks that
+          continue;
+        }
+        mode = m;
+        System.out.println("== " + e.getKey() + " (" + m + ")");
+        Row row = e.getValue().call();
+        System.out.println(row);
+        rows.add(row);
       }
     }
+    write(rows, only);
     return rows.stream().allMatch(Row::passed) ? 0 : 1;
   }
 
-  private void write(List<Row> rows) throws Exception {
+  private void write(List<Row> rows, List<String> only) throws Exception {
     StringBuilder b = new StringBuilder("# Reliability\n\n");
     b.append("Every scenario runs the real embedded Kafka broker (KRaft) and the vLLM simulator "
         + "on loopback, with each worker in its own JVM (`java -jar worker/target/worker.jar "
         + "run`), so killing one is real. *Answered* counts distinct request ids with a result "
         + "(an error result counts: the record reached its outcome); *lost* is sent minus "
-        + "answered and must be 0.\n\n");
-    b.append("Command (all scenarios, about 10 minutes): `./mvnw -B -q package -DskipTests && "
-        + "java -jar bench/target/bench.jar reliability`; one scenario: add `--only NAME`.  \n");
-    b.append("Machine: ").append(Machine.describe()).append("  \nRun: ").append(LocalDate.now())
-        .append("\n\n");
-    b.append("| scenario | fault | sent | answered | lost | duplicates | DLQ | passed | notes |\n");
-    b.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        + "answered and must be 0. Results are read with `isolation.level=read_committed`, "
+        + "as a results consumer of an exactly-once worker reads them; *duplicates* are the "
+        + "results such a reader saw more than once, and must be 0 in `exactly-once` mode. "
+        + "*Sent to vLLM again* counts Generate calls beyond the first per request, from the "
+        + "simulator's own log of request ids (not from results): work done twice on the GPU."
+        + " The mode is `worker.delivery`; both modes commit offset maps. Mode `share` is "
+        + "at-least-once through a share group (`worker.intake=share`): no offsets, each record "
+        + "acknowledged on its own, so its duplicates are the results published before a "
+        + "record's lock passed or its worker died; `slow-backend` does not run in it (a share "
+        + "worker releases such a request and dead-letters it as `delivery_limit` on the "
+        + "group's last delivery, which `ShareIntakeTest` checks).\n\n");
+    b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
+        + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
+        + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"
+        + " for one mode (the rows of the other modes are kept)."
+        + "  \n");
+    b.append("Machine: ").append(Machine.describe()).append(" (shared with other builds; "
+        + "counts matter here, not timings)  \nRun: ").append(LocalDate.now())
+        .append(only.isEmpty() ? "" : ", scenarios " + String.join(", ", only)).append("\n\n");
+    b.append("| scenario | mode | fault | sent | answered | lost | duplicates | sent to vLLM "
+        + "again | DLQ | passed | notes |\n");
+    b.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (Row r : rows) {
-      b.append(String.format("| `%s` | %s | %d | %d | **%d** | %d | %d | %s | %s |%n", r.name(),
-          r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(), r.dlq(),
-          r.passed() ? "yes" : "**no**", r.notes()));
+      b.append(String.format("| `%s` | %s | %s | %d | %d | **%d** | %d | %d | %d | %s | %s |%n",
+          r.name(), r.mode(), r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(),
+          r.resent(), r.dlq(), r.passed() ? "yes" : "**no**", r.notes()));
     }
-    Path file = root.resolve("RELIABILITY.md");
-    if (Files.exists(file)) {
-      // keep the share-group section, written by a run with --intake share
-      String old = Files.readString(file);
-      int shareSection = old.indexOf(SHARE_SECTION);
-      if (shareSection >= 0) {
-        b.append('\n').append(old.substring(shareSection));
-      }
-    }
-    Files.writeString(file, b.toString());
+    b.append(earlierRows(rows));
+    Files.writeString(root.resolve("RELIABILITY.md"), b.toString());
     System.out.print(b);
   }
 
-  private static final String SHARE_SECTION = "<!-- scenario:share-intake -->";
-
-  /** The same scenarios with {@code worker.intake=share}: a section of RELIABILITY.md. */
-  private void writeShare(List<Row> rows) throws Exception {
-    StringBuilder b = new StringBuilder();
-    b.append("The scenarios above with `worker.intake=share` (a share group on the same "
-        + "6-partition topics; the worker sets the group's `share.auto.offset.reset` to "
-        + "`earliest`). `slow-backend` is left out: in share mode a request that times out on "
-        + "every try is released for another delivery and dead-lettered as `delivery_limit` on "
-        + "the group's last one, which `ShareIntakeTest` checks. Duplicates are results "
-        + "published twice: records in flight when a worker died, or whose lock passed.\n\n");
-    b.append("| scenario | sent | answered | lost | duplicates | DLQ | passed | notes |\n");
-    b.append("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
-    for (Row r : rows) {
-      b.append(String.format("| `%s` | %d | %d | **%d** | %d | %d | %s | %s |%n", r.name(),
-          r.sent(), r.answered(), r.lost(), r.duplicates(), r.dlq(),
-          r.passed() ? "yes" : "**no**", r.notes()));
+  /**
+   * The rows of the last RELIABILITY.md in modes this run did not run, so a run of one mode
+   * (say {@code --mode share}) adds its rows beside the others instead of replacing them.
+   */
+  private String earlierRows(List<Row> rows) throws java.io.IOException {
+    Path file = root.resolve("RELIABILITY.md");
+    if (!Files.exists(file)) {
+      return "";
     }
-    Report.write(root.resolve("RELIABILITY.md"), "share-intake",
-        "Share-group intake (`worker.intake=share`)",
-        "java -jar bench/target/bench.jar reliability --intake share", b.toString());
+    java.util.Set<String> ran = new java.util.HashSet<>();
+    rows.forEach(r -> ran.add(r.mode()));
+    StringBuilder kept = new StringBuilder();
+    for (String line : Files.readAllLines(file)) {
+      String[] cells = line.split("\\|");
+      if (line.startsWith("| `") && cells.length > 2 && !ran.contains(cells[2].trim())) {
+        kept.append(line).append('\n');
+      }
+    }
+    return kept.toString();
   }
 }

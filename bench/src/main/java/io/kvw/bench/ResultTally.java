@@ -39,6 +39,7 @@ final class ResultTally implements AutoCloseable {
     p.put("auto.offset.reset", "earliest");
     p.put("enable.auto.commit", "false");
     p.put("max.poll.records", "5000");
+    p.put("isolation.level", "read_committed"); // what results consumers of exactly-once read
     consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     consumer.subscribe(List.of(topic));
     arrivalNanos = new long[expected];

@@ -136,6 +136,9 @@ final class PipelineHarness {
       p.put("group.id", "reader-" + UUID.randomUUID());
       p.put("auto.offset.reset", "earliest");
       p.put("enable.auto.commit", "false");
+      // what a results consumer of an exactly-once worker reads (the same as read_uncommitted
+      // for an at-least-once worker, whose producer writes no transactions)
+      p.put("isolation.level", "read_committed");
       consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
           new ByteArrayDeserializer());
       consumer.subscribe(List.of(topics));

@@ -56,6 +56,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   @Override
   public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
     stats.received.incrementAndGet();
+    stats.requestLog.record(request.getRequestId());
     Status.Code fault = faults.failureFor();
     if (fault != null) {
       stats.failed.incrementAndGet();

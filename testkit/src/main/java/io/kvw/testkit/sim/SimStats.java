@@ -14,6 +14,12 @@ public final class SimStats {
   final AtomicInteger waiting = new AtomicInteger();
   final AtomicInteger maxRunning = new AtomicInteger();
   final AtomicInteger maxWaiting = new AtomicInteger();
+  final RequestLog requestLog = new RequestLog();
+
+  /** The request ids of every Generate call received. */
+  public RequestLog requestLog() {
+    return requestLog;
+  }
 
   /** Generate calls received. */
   public long received() {

@@ -59,6 +59,10 @@ final class RunCommand implements Callable<Integer> {
     }
     Runtime.getRuntime().addShutdownHook(new Thread(drain, "shutdown"));
     worker.awaitTermination();
+    // the intake also ends by itself on a fatal error (e.g. its producer was fenced by another
+    // holder of its transactional id): stop the rest too, rather than idle without intake
+    worker.close();
+    drained.countDown();
     drained.await();
     return 0;
   }

@@ -70,6 +70,8 @@ final class ShareLane implements Runnable {
   private volatile long lastLoopNanos = System.nanoTime();
   private volatile boolean polledOnce;
   private boolean acksToSend;
+  /** Room in the worker's buffer this lane reserved for the batch it is fetching. */
+  private int reserved;
 
   ShareLane(ShareConsumer<byte[], byte[]> consumer, ShareIntake intake, int batch) {
     this.consumer = consumer;
@@ -87,7 +89,7 @@ final class ShareLane implements Runnable {
       }
       drain();
     } finally {
-      intake.release(held.size() + renewing.size());
+      intake.release(held.size() + renewing.size() + reserved);
       consumer.close(Duration.ofSeconds(5)); // releases what is still acquired
     }
   }
@@ -105,11 +107,15 @@ final class ShareLane implements Runnable {
     }
   }
 
-  /** Polls for new records (within the worker's buffer) or for the renewed ones. */
+  /**
+   * Polls for new records (within the worker's buffer) or for the renewed ones. Room reserved
+   * for a batch stays reserved until a poll returns records: a poll that returned nothing may
+   * have left a fetch in flight, whose records are acquired (their locks ticking) as soon as
+   * the broker answers, so the lane must keep polling until it has them.
+   */
   private void fetch() {
     expireRenewals();
-    int reserved = 0;
-    if (renewing.isEmpty()) {
+    if (renewing.isEmpty() && reserved == 0) {
       reserved = stopping ? 0 : intake.reserve(batch);
       if (reserved == 0) {
         sendAcknowledgements();
@@ -117,33 +123,33 @@ final class ShareLane implements Runnable {
         return;
       }
     }
+    ConsumerRecords<byte[], byte[]> records = consumer.poll(renewing.isEmpty() ? POLL_TIMEOUT
+        : RENEWED_POLL_TIMEOUT);
+    polledOnce = true;
+    acksToSend = false; // a poll sends the acknowledgements given since the last one
+    long now = System.nanoTime();
     int fresh = 0;
-    try {
-      ConsumerRecords<byte[], byte[]> records = consumer.poll(renewing.isEmpty() ? POLL_TIMEOUT
-          : RENEWED_POLL_TIMEOUT);
-      polledOnce = true;
-      acksToSend = false; // a poll sends the acknowledgements given since the last one
-      long now = System.nanoTime();
-      for (ConsumerRecord<byte[], byte[]> record : records) {
-        Key key = new Key(record.partition(), record.offset());
-        Held renewed = renewing.remove(key);
-        if (renewed != null) {
-          renewed.record = record;
-          renewed.lockedAtNanos = now;
-          held.put(key, renewed);
-        } else if (fresh < reserved) {
-          fresh++;
-          admit(key, record, now);
-        } else {
-          // fetched beyond the buffer (or while draining): not ours to start
-          consumer.acknowledge(record, AcknowledgeType.RELEASE);
-          intake.metrics().acknowledged("release", 1);
-          acksToSend = true;
-        }
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      Key key = new Key(record.partition(), record.offset());
+      Held renewed = renewing.remove(key);
+      if (renewed != null) {
+        renewed.record = record;
+        renewed.lockedAtNanos = now;
+        held.put(key, renewed);
+      } else if (fresh < reserved) {
+        fresh++;
+        admit(key, record, now);
+      } else {
+        // fetched beyond the reserved room (or while draining): not ours to start
+        consumer.acknowledge(record, AcknowledgeType.RELEASE);
+        intake.metrics().acknowledged("release", 1);
+        acksToSend = true;
       }
-      intake.metrics().polled(fresh);
-    } finally {
+    }
+    intake.metrics().polled(fresh);
+    if (fresh > 0 || stopping) {
       intake.release(reserved - fresh);
+      reserved = 0;
     }
   }
 
