@@ -115,6 +115,10 @@ final class ShareLane implements Runnable {
    */
   private void fetch() {
     expireRenewals();
+    if (stopping && reserved > 0) {
+      intake.release(reserved); // draining: nothing new starts; close() releases what came
+      reserved = 0;
+    }
     if (renewing.isEmpty() && reserved == 0) {
       reserved = stopping ? 0 : intake.reserve(batch);
       if (reserved == 0) {
@@ -147,7 +151,7 @@ final class ShareLane implements Runnable {
       }
     }
     intake.metrics().polled(fresh);
-    if (fresh > 0 || stopping) {
+    if (fresh > 0) {
       intake.release(reserved - fresh);
       reserved = 0;
     }
