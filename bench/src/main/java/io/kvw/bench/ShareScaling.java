@@ -61,6 +61,7 @@ final class ShareScaling {
           | intake | workers | steady requests/s | answered | records taken per worker |
           | --- | --- | --- | --- | --- |
           %s
+
           **6 share workers / 2 consumer workers: %.2fx** (ideal 3x: 96 versus 32 calls at \
           once). The machine is shared with other builds, so the rates move from run to run; \
           the ratio is the figure to read.
