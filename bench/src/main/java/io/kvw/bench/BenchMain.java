@@ -180,7 +180,7 @@ public final class BenchMain {
         `worker.max-in-flight=256`, %d requests on 6 partitions per run) in both delivery \
         modes, %d runs each, interleaved in one run of the harness; results are read with \
         `isolation.level=read_committed`. Exactly-once commits one transaction per \
-        `worker.commit-interval` (500 ms).
+        `worker.commit-interval` (100 ms by default).
 
         %s
         **Exactly-once / at-least-once, medians: %.1f %%** (target: within 10 %%, i.e. \
