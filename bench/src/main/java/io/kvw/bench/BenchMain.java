@@ -30,8 +30,9 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
-          + "|overhead|backlog [--requests N] | saturation-delivery [--requests N] [--reps N]"
-          + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|both]");
+          + "|overhead|backlog|share-scaling [--requests N] | saturation-delivery [--requests N]"
+          + " [--reps N] | reliability [--only NAME,...] [--mode at-least-once|exactly-once"
+          + "|share|both|all]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -66,11 +67,14 @@ public final class BenchMain {
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
+      case "share-scaling" -> ShareScaling.run(root, workerJar, work,
+          Integer.parseInt(opts.getOrDefault("requests", "8000")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of(),
           switch (opts.getOrDefault("mode", "both")) {
             case "both" -> List.of("at-least-once", "exactly-once");
-            default -> List.of(opts.get("mode"));
+            case "all" -> List.of("at-least-once", "exactly-once", Reliability.SHARE);
+            default -> List.of(opts.get("mode").split(","));
           });
       default -> {
         System.err.println("unknown scenario " + scenario);

@@ -39,6 +39,8 @@ final class Reliability {
   private static final java.util.function.Function<String, String> REQUEST_ID =
       id -> id.contains("#") ? id.substring(0, id.indexOf('#')) : id;
   private static final String EXACTLY_ONCE = "exactly-once";
+  /** Not a delivery mode: at-least-once through a share group ({@code worker.intake=share}). */
+  static final String SHARE = "share";
 
   /** The delivery mode of the scenario running now ({@code worker.delivery}). */
   private String mode = "at-least-once";
@@ -62,6 +64,10 @@ final class Reliability {
 
   private boolean exactlyOnce() {
     return mode.equals(EXACTLY_ONCE);
+  }
+
+  private boolean share() {
+    return mode.equals(SHARE);
   }
 
   /** A row of this mode; with exactly-once, any duplicate a read_committed reader saw fails it. */
@@ -94,7 +100,8 @@ final class Reliability {
       config.put("kafka.heartbeat.interval.ms", "2000");
       config.put("worker.drain-timeout", "10s");
       config.put("worker.startup-timeout", "60s");
-      config.put("worker.delivery", mode);
+      config.put("worker.delivery", share() ? "at-least-once" : mode);
+      config.put("worker.intake", share() ? "share" : "consumer");
     }
 
     WorkerProcess startWorker() throws Exception {
@@ -284,9 +291,11 @@ final class Reliability {
       int exit = w.stop(seconds(60));
       double exitSeconds = (System.nanoTime() - t0) / 1e9;
       out.read(seconds(3));
-      // every offset below the committed one must have its result already published
+      // every offset below the committed one must have its result already published (a
+      // share group commits no offsets: nothing to check)
       boolean commitsSafe = true;
-      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : rig.committed().entrySet()) {
+      for (Map.Entry<TopicPartition, OffsetAndMetadata> e : share() ? Map.<TopicPartition,
+          OffsetAndMetadata>of().entrySet() : rig.committed().entrySet()) {
         java.util.BitSet answered = out.answeredOffsets.getOrDefault(e.getKey().partition(),
             new java.util.BitSet());
         commitsSafe &= answered.nextClearBit(0) >= e.getValue().offset();
@@ -475,6 +484,11 @@ final class Reliability {
         continue;
       }
       for (String m : modes) {
+        if (m.equals(SHARE) && e.getKey().equals("slow-backend")) {
+          // a share worker releases such a request for another delivery and dead-letters it
+          // as delivery_limit on the group's last one: ShareIntakeTest checks that
+          continue;
+        }
         mode = m;
         System.out.println("== " + e.getKey() + " (" + m + ")");
         Row row = e.getValue().call();
@@ -497,10 +511,16 @@ final class Reliability {
         + "results such a reader saw more than once, and must be 0 in `exactly-once` mode. "
         + "*Sent to vLLM again* counts Generate calls beyond the first per request, from the "
         + "simulator's own log of request ids (not from results): work done twice on the GPU."
-        + " The mode is `worker.delivery`; both modes commit offset maps.\n\n");
+        + " The mode is `worker.delivery`; both modes commit offset maps. Mode `share` is "
+        + "at-least-once through a share group (`worker.intake=share`): no offsets, each record "
+        + "acknowledged on its own, so its duplicates are the results published before a "
+        + "record's lock passed or its worker died; `slow-backend` does not run in it (a share "
+        + "worker releases such a request and dead-letters it as `delivery_limit` on the "
+        + "group's last delivery, which `ShareIntakeTest` checks).\n\n");
     b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
         + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
-        + " for some scenarios, `--mode at-least-once` or `--mode exactly-once` for one mode."
+        + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"
+        + " for one mode (the rows of the other modes are kept)."
         + "  \n");
     b.append("Machine: ").append(Machine.describe()).append(" (shared with other builds; "
         + "counts matter here, not timings)  \nRun: ").append(LocalDate.now())
@@ -513,7 +533,30 @@ final class Reliability {
           r.name(), r.mode(), r.fault(), r.sent(), r.answered(), r.lost(), r.duplicates(),
           r.resent(), r.dlq(), r.passed() ? "yes" : "**no**", r.notes()));
     }
+    b.append(earlierRows(rows));
     Files.writeString(root.resolve("RELIABILITY.md"), b.toString());
     System.out.print(b);
+  }
+
+  /**
+   * The rows of the last RELIABILITY.md in modes this run did not run, so a run of one mode
+   * (say {@code --mode share}) adds its rows beside the others instead of replacing them.
+   */
+  private String earlierRows(List<Row> rows) throws java.io.IOException {
+    Path file = root.resolve("RELIABILITY.md");
+    if (!Files.exists(file)) {
+      return "";
+    }
+    java.util.Set<String> ran = new java.util.HashSet<>();
+    rows.forEach(r -> ran.add(r.mode()));
+    StringBuilder kept = new StringBuilder();
+    for (String line : Files.readAllLines(file)) {
+      String[] cells = line.split("\\|");
+      // rows of this table's shape only (an older file without the mode column is dropped)
+      if (line.startsWith("| `") && cells.length == 12 && !ran.contains(cells[2].trim())) {
+        kept.append(line).append('\n');
+      }
+    }
+    return kept.toString();
   }
 }

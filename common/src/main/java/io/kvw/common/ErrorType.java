@@ -6,7 +6,9 @@ public enum ErrorType {
   UNKNOWN_MODEL("unknown_model"),
   EXPIRED("expired"),
   BACKEND_REJECTED("backend_rejected"),
-  RETRIES_EXHAUSTED("retries_exhausted");
+  RETRIES_EXHAUSTED("retries_exhausted"),
+  /** Share-group intake only: the broker delivered the record its maximum number of times. */
+  DELIVERY_LIMIT("delivery_limit");
 
   private final String wireName;
 

@@ -39,6 +39,11 @@ final class DemoCommand implements Callable<Integer> {
       description = "Seconds to wait for all results (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
+  @Option(names = "--intake", defaultValue = "consumer",
+      description = "consumer (a consumer group) or share (a share group, KIP-932); "
+          + "default: ${DEFAULT-VALUE}.")
+  String intake;
+
   /** The sample requests: key, value. Two are bad on purpose, one is already expired. */
   static Map<String, String> samples(String model) {
     Map<String, String> m = new LinkedHashMap<>();
@@ -79,7 +84,8 @@ final class DemoCommand implements Callable<Integer> {
           "vllm.target", vllm.target(),
           "http.port", "0",
           "worker.id", "demo-worker",
-          "worker.drain-timeout", "5s"));
+          "worker.drain-timeout", "5s",
+          "worker.intake", intake));
       try (Worker worker = Worker.start(config, new VllmBackendFactory())) {
         System.out.println("worker running; metrics at http://localhost:" + worker.httpPort()
             + "/metrics");

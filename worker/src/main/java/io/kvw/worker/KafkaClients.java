@@ -2,13 +2,16 @@ package io.kvw.worker;
 
 import io.kvw.worker.config.WorkerConfig;
 import java.time.Duration;
+import io.kvw.worker.intake.share.ShareGroupSettings;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -49,6 +52,47 @@ final class KafkaClients {
           CooperativeStickyAssignor.class.getName());
     }
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /** Consumer settings a share consumer refuses (the share group owns them, or has none). */
+  private static final List<String> NOT_FOR_SHARE_CONSUMERS = List.of("auto.offset.reset",
+      "enable.auto.commit", "auto.commit.interval.ms", "group.instance.id", "isolation.level",
+      "partition.assignment.strategy", "session.timeout.ms", "heartbeat.interval.ms",
+      "group.protocol", "group.remote.assignor", "interceptor.classes");
+
+  /**
+   * One member of the share group {@code kafka.group.id}: explicit acknowledgement, and
+   * {@code record_limit} acquisition so a poll acquires at most {@code batch} records (the
+   * worker's memory bound) and nothing is prefetched under a ticking lock.
+   */
+  static KafkaShareConsumer<byte[], byte[]> shareConsumer(WorkerConfig config, int batch,
+      int index) {
+    Map<String, Object> p = common(config);
+    NOT_FOR_SHARE_CONSUMERS.forEach(p::remove);
+    p.put("client.id", p.get("client.id") + "-share-" + index);
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.KAFKA_GROUP));
+    p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+    p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batch);
+    return new KafkaShareConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /**
+   * Reads the share group's settings (and gives a new group the worker's start position);
+   * throws {@link StartupException} when the brokers have no share groups.
+   */
+  static ShareGroupSettings shareGroup(WorkerConfig config, Duration timeout) {
+    Map<String, Object> p = common(config);
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 5_000);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) Math.max(5_000,
+        Math.min(Integer.MAX_VALUE, timeout.toMillis())));
+    String reset = config.get(WorkerConfig.KAFKA_OFFSET_RESET);
+    try (Admin admin = Admin.create(p)) {
+      return ShareGroupSettings.prepare(admin, config.get(WorkerConfig.KAFKA_GROUP),
+          "none".equals(reset) ? null : reset, timeout);
+    } catch (IllegalStateException e) {
+      throw new StartupException(e.getMessage() + " (" + WorkerConfig.INTAKE.name() + ")", e);
+    }
   }
 
   static KafkaProducer<byte[], byte[]> producer(WorkerConfig config) {

@@ -15,10 +15,14 @@ import io.kvw.worker.dispatch.RetrySettings;
 import io.kvw.worker.dispatch.limit.AdaptiveConcurrency;
 import io.kvw.worker.dispatch.limit.CallWindow;
 import io.kvw.worker.intake.ConsumerOffsetCommitter;
+import io.kvw.worker.config.ConfigException;
 import io.kvw.worker.intake.FlowControl;
+import io.kvw.worker.intake.Handoff;
 import io.kvw.worker.intake.Intake;
 import io.kvw.worker.intake.OffsetCommitter;
 import io.kvw.worker.intake.PollLoop;
+import io.kvw.worker.intake.share.ShareGroupSettings;
+import io.kvw.worker.intake.share.ShareIntake;
 import io.kvw.worker.ledger.OffsetLedger;
 import io.kvw.worker.ledger.OffsetMapCodec;
 import io.kvw.worker.observe.Backlog;
@@ -40,10 +44,13 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.KafkaShareConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,7 +77,7 @@ public final class Worker implements AutoCloseable {
   private final Tracing tracing;
   private volatile boolean closed;
 
-  private Worker(WorkerConfig config, InferenceBackend backend) {
+  private Worker(WorkerConfig config, InferenceBackend backend, ShareGroupSettings share) {
     this.config = config;
     this.backend = backend;
     this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -96,7 +103,8 @@ public final class Worker implements AutoCloseable {
         ? Integer.parseInt(config.kafkaPassThrough().get("max.poll.records"))
         : FlowControl.defaultMaxPollRecords(maxBuffered);
     FlowControl flow = new FlowControl(maxBuffered, maxPollRecords);
-    KafkaConsumer<byte[], byte[]> consumer = KafkaClients.consumer(config, maxPollRecords);
+    KafkaConsumer<byte[], byte[]> consumer = share != null ? null
+        : KafkaClients.consumer(config, maxPollRecords);
     KafkaProducer<byte[], byte[]> producer = KafkaClients.producer(config);
     OffsetCommitter committer;
     OutcomeGate gate;
@@ -115,7 +123,7 @@ public final class Worker implements AutoCloseable {
       gate = transactions;
     } else {
       this.transactions = null;
-      committer = new ConsumerOffsetCommitter(consumer, ledger);
+      committer = share != null ? null : new ConsumerOffsetCommitter(consumer, ledger);
       gate = OutcomeGate.DIRECT;
     }
     this.publisher = new OutcomePublisher(producer, resultCodec,
@@ -155,12 +163,19 @@ public final class Worker implements AutoCloseable {
         metrics, Clock.systemUTC(), scheduler, outage, window);
     this.adaptive = adaptive ? new AdaptiveConcurrency(backend, limiter, window, 1,
         maxInFlight, Duration.ofMillis(100), scheduler) : null;
-    this.pollLoop = new PollLoop(consumer, config.get(WorkerConfig.TOPIC_REQUESTS), ledger,
-        admission, dispatcher, publisher, committer, transactions != null, flow,
-        config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
-        metrics, outage::isDown, tracing, new Backlog(registry, metrics::finished,
-            Duration.ofSeconds(2), Duration.ofMinutes(1)));
-    metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
+    if (share != null) {
+      ShareIntake shareIntake = shareIntake(config, share, new Handoff(admission, dispatcher,
+          publisher, tracing), maxBuffered, metrics);
+      this.pollLoop = shareIntake;
+      metrics.gauge("kvw.records.open", "Records between poll and outcome", shareIntake::open);
+    } else {
+      this.pollLoop = new PollLoop(consumer, config.get(WorkerConfig.TOPIC_REQUESTS), ledger,
+          admission, dispatcher, publisher, committer, transactions != null, flow,
+          config.get(WorkerConfig.COMMIT_INTERVAL), config.get(WorkerConfig.DRAIN_TIMEOUT),
+          metrics, outage::isDown, tracing, new Backlog(registry, metrics::finished,
+              Duration.ofSeconds(2), Duration.ofMinutes(1)));
+      metrics.gauge("kvw.records.open", "Records between poll and outcome", ledger::open);
+    }
     metrics.gauge("kvw.backend.in.flight", "Backend calls in progress", limiter::inUse);
     metrics.gauge("kvw.backend.limit", "Current concurrency limit", limiter::limit);
     metrics.gauge("kvw.dispatch.waiting", "Requests waiting for a permit", limiter::waiting);
@@ -178,6 +193,23 @@ public final class Worker implements AutoCloseable {
     }
   }
 
+  /** The share-group intake: {@code worker.share.consumers} members, one batch each. */
+  private ShareIntake shareIntake(WorkerConfig config, ShareGroupSettings share, Handoff handoff,
+      int maxBuffered, WorkerMetrics metrics) {
+    int consumers = config.get(WorkerConfig.SHARE_CONSUMERS);
+    int batch = ShareIntake.batchFor(maxBuffered, consumers);
+    String configured = config.kafkaPassThrough().get("max.poll.records");
+    if (configured != null) {
+      batch = Math.min(batch, Integer.parseInt(configured));
+    }
+    List<KafkaShareConsumer<byte[], byte[]>> members = new ArrayList<>();
+    for (int i = 0; i < consumers; i++) {
+      members.add(KafkaClients.shareConsumer(config, batch, i));
+    }
+    return new ShareIntake(members, config.get(WorkerConfig.TOPIC_REQUESTS), handoff, share,
+        maxBuffered, batch, config.get(WorkerConfig.DRAIN_TIMEOUT), metrics, outage::isDown);
+  }
+
   /**
    * Waits for Kafka and the backend (up to {@code worker.startup-timeout} each), then starts
    * consuming. Throws {@link StartupException} naming what could not be reached.
@@ -187,10 +219,21 @@ public final class Worker implements AutoCloseable {
     log.info("starting worker {} with {}", config.get(WorkerConfig.WORKER_ID),
         config.describe());
     KafkaClients.awaitBrokers(config, startup);
+    ShareGroupSettings share = null;
+    if (config.get(WorkerConfig.INTAKE) == WorkerConfig.IntakeMode.SHARE) {
+      share = KafkaClients.shareGroup(config, startup);
+      String misfit = share.misfit(config.get(WorkerConfig.VLLM_REQUEST_TIMEOUT));
+      if (misfit != null) {
+        throw new ConfigException(WorkerConfig.VLLM_REQUEST_TIMEOUT.name(), misfit);
+      }
+      log.info("share group {}: record lock {} ms (renewed: {}), delivery limit {}",
+          config.get(WorkerConfig.KAFKA_GROUP), share.lockDuration().toMillis(),
+          share.renewAllowed(), share.deliveryLimit());
+    }
     InferenceBackend backend = backends.connect(config, startup);
     Worker worker;
     try {
-      worker = new Worker(config, backend);
+      worker = new Worker(config, backend, share);
     } catch (RuntimeException e) {
       backend.close();
       throw e;
@@ -218,7 +261,9 @@ public final class Worker implements AutoCloseable {
       return HttpEndpoint.Health.down("stopping");
     }
     if (!pollLoop.joined()) {
-      return HttpEndpoint.Health.down("waiting for partitions from the consumer group");
+      return HttpEndpoint.Health.down(config.get(WorkerConfig.INTAKE)
+          == WorkerConfig.IntakeMode.SHARE ? "waiting to join the share group"
+          : "waiting for partitions from the consumer group");
     }
     if (outage.isDown()) {
       return HttpEndpoint.Health.down("vLLM unavailable; records wait");

@@ -106,8 +106,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("offsets.topic.num.partitions", "5");
     p.put("transaction.state.log.replication.factor", "1");
     p.put("transaction.state.log.min.isr", "1");
+    // share groups (KIP-932) are on by default in Kafka 4.2+ (feature share.version); their
+    // state topic needs one replica here, and members join within a second, not the default
+    // five. The lower minimum lock lets a test expire or renew locks in seconds.
     p.put("share.coordinator.state.topic.replication.factor", "1");
     p.put("share.coordinator.state.topic.min.isr", "1");
+    p.put("group.share.min.heartbeat.interval.ms", "500");
+    p.put("group.share.heartbeat.interval.ms", "1000");
+    p.put("group.share.min.record.lock.duration.ms", "1000");
     p.put("min.insync.replicas", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("num.partitions", "3");

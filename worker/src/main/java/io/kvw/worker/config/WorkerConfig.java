@@ -38,7 +38,8 @@ public final class WorkerConfig {
       "localhost:9092", "Kafka brokers. Any `kafka.*` key is passed to the Kafka clients as is "
           + "(security, SASL, tuning).", Parsers.nonEmpty());
   public static final ConfigKey<String> KAFKA_GROUP = ConfigKey.of("kafka.group.id",
-      "inference-workers", "Consumer group shared by all replicas.", Parsers.nonEmpty());
+      "inference-workers", "Consumer group shared by all replicas (the share group with "
+          + "`worker.intake=share`).", Parsers.nonEmpty());
   public static final ConfigKey<String> KAFKA_OFFSET_RESET = ConfigKey.of(
       "kafka.auto.offset.reset", "earliest", "Where a new group starts: `earliest` so nothing "
           + "produced before the first start is skipped.", s -> {
@@ -154,6 +155,20 @@ public final class WorkerConfig {
           + "(`transactional.id` = `kvw-<kafka.group.id>-<worker.id>`); `read_committed` "
           + "consumers see each outcome once. See *Delivery guarantees*.",
       Parsers.oneOf(Delivery.class));
+  /** Where records come from. */
+  public enum IntakeMode { CONSUMER, SHARE }
+
+  public static final ConfigKey<IntakeMode> INTAKE = ConfigKey.of("worker.intake", "consumer",
+      "`consumer`: a consumer group (`kafka.group.id`); at most one busy replica per partition, "
+          + "offsets committed past finished records. `share`: a share group of the same name "
+          + "(Kafka 4.2+, KIP-932); any number of replicas take records from the same "
+          + "partitions and acknowledge each record on its own. See *Choosing the intake*.",
+      Parsers.oneOf(IntakeMode.class));
+  public static final ConfigKey<Integer> SHARE_CONSUMERS = ConfigKey.of(
+      "worker.share.consumers", "4", "With `worker.intake=share`: share consumers per worker, "
+          + "each a group member with its own share of `worker.max-buffered`. A consumer "
+          + "fetches again only once every record it holds is acknowledged, so several keep "
+          + "records coming while a slow one finishes.", Parsers.intIn(1, 64));
   public static final ConfigKey<Integer> OFFSET_MAP_MAX_BYTES = ConfigKey.of(
       "worker.offset-map.max-bytes", "4096", "Largest offset map stored in a commit's metadata: "
           + "the broker's `offset.metadata.max.bytes`. A longer map is cut (finished records "
@@ -196,8 +211,9 @@ public final class WorkerConfig {
       VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
       VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
-      STARTUP_TIMEOUT, COMMIT_INTERVAL, DELIVERY, OFFSET_MAP_MAX_BYTES, MAX_REQUEST_BYTES,
-      HTTP_PORT, LOG_LEVEL, LOG_FORMAT, METRICS_TENANT_FIELD, METRICS_TENANT_MAX);
+      STARTUP_TIMEOUT, COMMIT_INTERVAL, DELIVERY, INTAKE, SHARE_CONSUMERS, OFFSET_MAP_MAX_BYTES,
+      MAX_REQUEST_BYTES, HTTP_PORT, LOG_LEVEL, LOG_FORMAT, METRICS_TENANT_FIELD,
+      METRICS_TENANT_MAX);
 
   /** Kafka client keys the worker owns; setting them would break its promises. */
   private static final Map<String, String> KAFKA_KEYS_OWNED = Map.of(
@@ -246,6 +262,16 @@ public final class WorkerConfig {
     } else if ((Integer) parsed.get(MAX_BUFFERED.name()) < maxInFlight) {
       throw new ConfigException(MAX_BUFFERED.name(), "must be at least worker.max-in-flight ("
           + maxInFlight + "), or the backend could never be kept busy");
+    }
+    if (parsed.get(INTAKE.name()) == IntakeMode.SHARE
+        && parsed.get(DELIVERY.name()) == Delivery.EXACTLY_ONCE) {
+      throw new ConfigException(DELIVERY.name(), "exactly-once needs worker.intake=consumer "
+          + "(a share group's acknowledgements cannot join a producer transaction)");
+    }
+    int shareConsumers = (Integer) parsed.get(SHARE_CONSUMERS.name());
+    if (shareConsumers > (Integer) parsed.get(MAX_BUFFERED.name())) {
+      throw new ConfigException(SHARE_CONSUMERS.name(), "must be at most worker.max-buffered ("
+          + parsed.get(MAX_BUFFERED.name()) + "): each share consumer holds at least one record");
     }
     String cert = (String) parsed.get(VLLM_TLS_CERT.name());
     String key = (String) parsed.get(VLLM_TLS_KEY.name());

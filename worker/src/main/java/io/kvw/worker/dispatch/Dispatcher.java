@@ -253,6 +253,11 @@ public final class Dispatcher {
       type = ErrorType.BACKEND_REJECTED;
       message = be.status() + ": " + be.getMessage();
     } else if (cause instanceof BackendException be) {
+      if (polled.handle().redeliver()) {
+        log.debug("request {} ({}) handed back for another delivery after {} attempts",
+            request.id(), polled.handle(), job.attempts);
+        return;
+      }
       type = ErrorType.RETRIES_EXHAUSTED;
       message = "gave up after " + job.attempts + " attempts; last error " + be.status() + ": "
           + be.getMessage();

@@ -8,9 +8,6 @@ import io.kvw.worker.observe.Backlog;
 import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
 import io.kvw.worker.observe.trace.Tracing;
-import io.kvw.common.ErrorInfo;
-import io.kvw.common.ErrorType;
-import io.kvw.common.InferenceResult;
 import io.kvw.worker.publish.OutcomePublisher;
 import java.time.Duration;
 import java.util.Collection;
@@ -57,9 +54,8 @@ public final class PollLoop implements Intake {
   private final Consumer<byte[], byte[]> consumer;
   private final String topic;
   private final OffsetLedger ledger;
-  private final Admission admission;
+  private final Handoff handoff;
   private final Dispatcher dispatcher;
-  private final OutcomePublisher publisher;
   private final OffsetCommitter committer;
   private final boolean mapsRequired;
   private final FlowControl flow;
@@ -86,9 +82,8 @@ public final class PollLoop implements Intake {
     this.mapsRequired = mapsRequired;
     this.topic = topic;
     this.ledger = ledger;
-    this.admission = admission;
+    this.handoff = new Handoff(admission, dispatcher, publisher, tracing);
     this.dispatcher = dispatcher;
-    this.publisher = publisher;
     this.flow = flow;
     this.commitInterval = commitInterval;
     this.drainTimeout = drainTimeout;
@@ -152,39 +147,7 @@ public final class PollLoop implements Intake {
       return;
     }
     OffsetTicket ticket = ledger.track(tp, record.offset());
-    PolledRecord polled = new PolledRecord(record, ticket, System.nanoTime(),
-        tracing.start(record));
-    try (RecordLog scope = RecordLog.open(polled, polled.source().defaultRequestId())) {
-      // the verdict may come later, from admission's prompt preparation (off this thread)
-      admission.admit(polled, verdict -> route(polled, verdict));
-    } catch (RuntimeException e) {
-      // a bug in admission must not lose the record or stop intake: refuse it, loudly
-      log.error("admission failed on {}; refusing the record", ticket, e);
-      route(polled, Admission.failed(polled, e));
-    }
-  }
-
-  /**
-   * A request goes to the dispatcher; a refusal ends as an error result (and DLQ record). Runs
-   * on the intake thread or on admission's preparation thread, so it opens its own log scope.
-   */
-  private void route(PolledRecord polled, Admission.Verdict verdict) {
-    if (polled.handle().isAbandoned()) {
-      polled.trace().end("abandoned");
-      return; // its partition was let go meanwhile: it is read again, by whoever owns it
-    }
-    String requestId = verdict instanceof Admission.Admitted admitted
-        ? admitted.request().id() : ((Admission.Refused) verdict).requestId();
-    try (RecordLog scope = RecordLog.open(polled, requestId)) {
-      if (verdict instanceof Admission.Admitted admitted) {
-        log.debug("request {} admitted", requestId);
-        dispatcher.dispatch(admitted);
-      } else {
-        Admission.Refused r = (Admission.Refused) verdict;
-        publisher.publish(polled, InferenceResult.failure(r.requestId(), r.model(),
-            new ErrorInfo(r.type(), r.message()), 0, r.metadata(), polled.source()));
-      }
-    }
+    handoff.accept(handoff.polled(record, ticket, System.nanoTime()));
   }
 
   /** Pauses when the buffer is full or the backend is in an outage; resumes when neither. */

@@ -16,4 +16,15 @@ public interface RecordHandle {
 
   /** True once the intake gave the record back; it will be delivered again. */
   boolean isAbandoned();
+
+  /**
+   * Offers a record whose transient failures outlasted its retries back to its source for
+   * another delivery, instead of ending it as {@code retries_exhausted}. Returns true if the
+   * source took it (a share group RELEASEs it and the broker counts the delivery; it may go to
+   * another replica); false if the record must end here. A consumer group cannot redeliver
+   * one record, so the default is false.
+   */
+  default boolean redeliver() {
+    return false;
+  }
 }

@@ -51,6 +51,7 @@ public final class WorkerMetrics {
   private final DistributionSummary attempts;
   private final ConcurrentMap<String, Counter> outcomes = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> calls = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> acknowledgements = new ConcurrentHashMap<>();
 
   /** Meters without tenant labels. */
   public WorkerMetrics(MeterRegistry registry) {
@@ -190,5 +191,23 @@ public final class WorkerMetrics {
   /** A record read again was skipped: the last commit's offset map marks it finished. */
   public void skippedFinished() {
     skippedFinished.increment();
+  }
+
+  /**
+   * Share-group intake: {@code n} records acknowledged to the broker as {@code type}
+   * ({@code accept}, {@code release}, {@code renew}).
+   */
+  public void acknowledged(String type, int n) {
+    acknowledgements.computeIfAbsent(type, t -> Counter.builder("kvw.share.acknowledgements")
+        .description("Share-group acknowledgements sent, by type").tag("type", t)
+        .register(registry)).increment(n);
+  }
+
+  /** Share-group intake: acknowledgements of {@code n} records the broker did not take. */
+  public void acknowledgementFailed(int n) {
+    acknowledgements.computeIfAbsent("failed", t -> Counter.builder(
+        "kvw.share.acknowledgement.failures").description("Share-group acknowledgements the "
+        + "broker refused (the lock had passed; the record is delivered again)")
+        .register(registry)).increment(n);
   }
 }

@@ -46,6 +46,22 @@ class WorkerConfigTest {
   }
 
   @Test
+  void theShareIntakeIsChosenByNameAndRefusesWhatItCannotDo() {
+    assertThat(WorkerConfig.of(Map.of()).get(WorkerConfig.INTAKE))
+        .isEqualTo(WorkerConfig.IntakeMode.CONSUMER);
+    assertThat(WorkerConfig.of(Map.of("worker.intake", "share")).get(WorkerConfig.INTAKE))
+        .isEqualTo(WorkerConfig.IntakeMode.SHARE);
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("worker.intake", "queue")))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("worker.intake:");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("worker.intake", "share",
+        "worker.delivery", "exactly-once"))).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("worker.delivery:").hasMessageContaining("worker.intake");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("worker.max-in-flight", "2",
+        "worker.max-buffered", "3", "worker.share.consumers", "4")))
+        .isInstanceOf(ConfigException.class).hasMessageStartingWith("worker.share.consumers:");
+  }
+
+  @Test
   void theEnvironmentOverridesTheFile() throws IOException {
     Path f = file("worker.max-in-flight=8\nvllm.target=a:1,b:2\n");
     WorkerConfig c = WorkerConfig.load(f, Map.of("KVW_WORKER_MAX_IN_FLIGHT", "16",
