@@ -111,8 +111,13 @@ final class DlqReplayCommand implements Callable<Integer> {
             new ByteArrayDeserializer(), new ByteArrayDeserializer());
         KafkaProducer<byte[], byte[]> producer = dryRun ? null : new KafkaProducer<>(p,
             new ByteArraySerializer(), new ByteArraySerializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(dlq).stream()
-          .map(i -> new TopicPartition(dlq, i.partition())).toList();
+      List<TopicPartition> partitions;
+      try {
+        partitions = ToolConfig.partitions(consumer, dlq);
+      } catch (IllegalStateException e) {
+        System.err.println(e.getMessage());
+        return Main.EXIT_UNREACHABLE;
+      }
       consumer.assign(partitions);
       Map<TopicPartition, OffsetAndMetadata> committed = fromBeginning ? Map.of()
           : consumer.committed(new HashSet<>(partitions));

@@ -22,6 +22,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
+import org.apache.kafka.common.KafkaException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -99,7 +100,12 @@ final class SubmitCommand implements java.util.concurrent.Callable<Integer> {
     Map<String, String> fresh = new ConcurrentHashMap<>();
     SubmitSummary summary = new SubmitSummary();
     if (!toSend.isEmpty()) {
-      send(cfg, toSend, fresh, summary);
+      try {
+        send(cfg, toSend, fresh, summary);
+      } catch (KafkaException | IllegalStateException e) {
+        err.println("submit: cannot reach the topics: " + e.getMessage());
+        return Main.EXIT_UNREACHABLE;
+      }
     }
     answered.putAll(fresh);
     writeInInputOrder(lines, answered);

@@ -60,8 +60,13 @@ final class TailCommand implements Callable<Integer> {
     String topic = cfg.get(WorkerConfig.TOPIC_RESULTS);
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p,
         new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(i -> new TopicPartition(topic, i.partition())).toList();
+      List<TopicPartition> partitions;
+      try {
+        partitions = ToolConfig.partitions(consumer, topic);
+      } catch (IllegalStateException e) {
+        System.err.println(e.getMessage());
+        return Main.EXIT_UNREACHABLE;
+      }
       consumer.assign(partitions);
       if (fromBeginning) {
         consumer.seekToBeginning(partitions);

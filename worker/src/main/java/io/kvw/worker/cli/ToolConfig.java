@@ -3,7 +3,11 @@ package io.kvw.worker.cli;
 import io.kvw.worker.config.WorkerConfig;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
 import picocli.CommandLine.Option;
 
 /**
@@ -28,5 +32,18 @@ final class ToolConfig {
     p.put("bootstrap.servers", config.get(WorkerConfig.KAFKA_BOOTSTRAP));
     p.putIfAbsent("client.id", clientId);
     return p;
+  }
+
+  /**
+   * Every partition of {@code topic}.
+   *
+   * @throws IllegalStateException naming the topic when it does not exist
+   */
+  static List<TopicPartition> partitions(Consumer<?, ?> consumer, String topic) {
+    List<PartitionInfo> infos = consumer.partitionsFor(topic);
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException("the topic " + topic + " does not exist");
+    }
+    return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
   }
 }
