@@ -58,6 +58,11 @@ class CommitSafetyTest {
     }
 
     @Override
+    public io.kvw.worker.backend.PromptPreparer prompts() {
+      return delegate.prompts();
+    }
+
+    @Override
     public String modelName() {
       return delegate.modelName();
     }

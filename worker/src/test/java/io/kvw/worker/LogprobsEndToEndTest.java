@@ -50,7 +50,9 @@ class LogprobsEndToEndTest {
     try (Worker worker = Worker.start(h.config(vllm.target(), Map.of()),
         new VllmBackendFactory());
         PipelineHarness.Reader reader = h.reader()) {
-      reader.readUntil(() -> reader.count(h.results) >= 3, Duration.ofSeconds(60));
+      // the error result and its DLQ copy are two topics: wait for both
+      reader.readUntil(() -> reader.count(h.results) >= 3 && reader.count(h.dlq) >= 1,
+          Duration.ofSeconds(60));
       for (ConsumerRecord<byte[], byte[]> r : reader.on(h.results)) {
         JsonNode n = json.readTree(new String(r.value(), StandardCharsets.UTF_8));
         byId.put(n.get("id").asText(), n);

@@ -138,7 +138,10 @@ public final class VllmGrpcBackend implements InferenceBackend {
         .setRequestId(call.backendRequestId())
         .setStream(true);
     try {
-      Prompt prompt = call.prompt() != null ? call.prompt() : prompts.prepare(request);
+      // a prompt prepared elsewhere without ids (a wrapping backend's text-only preparer) is
+      // prepared again here: vLLM gets tokens counted by this model's tokenizer either way
+      Prompt prompt = call.prompt() != null && call.prompt().ids() != null ? call.prompt()
+          : prompts.prepare(request);
       b.setSamplingParams(SamplingParamsMapper.toProto(params));
       TokenizedInput.Builder input = TokenizedInput.newBuilder().setOriginalText(prompt.text());
       for (int id : prompt.ids()) {
