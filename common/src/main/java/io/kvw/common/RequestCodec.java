@@ -233,7 +233,7 @@ public final class RequestCodec {
 
   /** Message fields a template may read that OpenAI's API gives as strings. */
   private static final List<String> MESSAGE_STRINGS = List.of("name", "tool_call_id",
-      "reasoning_content");
+      "reasoning", "reasoning_content");
 
   private static void parts(JsonNode parts, String at) throws Invalid {
     if (parts.isEmpty()) {

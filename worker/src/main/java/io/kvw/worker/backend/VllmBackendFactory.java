@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -69,7 +70,8 @@ public final class VllmBackendFactory implements BackendFactory {
       Optional<ChatTemplate> template = ChatTemplate.load(decoder.directory());
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
-          template.map(c -> "from " + c.origin()).orElse("none (chat requests are refused)"));
+          template.map(c -> "from " + c.origin() + ", content format "
+              + c.contentFormat().name().toLowerCase(Locale.ROOT)).orElse("none (chat requests are refused)"));
       return new VllmGrpcBackend(byTarget, model, decoder, template);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);
