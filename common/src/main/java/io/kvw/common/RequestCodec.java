@@ -187,8 +187,8 @@ public final class RequestCodec {
   }
 
   /**
-   * One message, passed to the chat template as sent once its fields have the shapes
-   * OpenAI's chat API gives them.
+   * One message, kept as sent once its fields have the shapes OpenAI's chat API gives them
+   * (the worker prepares it for the chat template as vLLM's server does).
    */
   private static ChatMessage message(JsonNode m, String at) throws Invalid {
     if (!m.isObject()) {
