@@ -188,8 +188,8 @@ public final class RequestCodec {
   }
 
   /**
-   * One message, passed to the chat template as sent once its fields have the shapes
-   * OpenAI's chat API gives them.
+   * One message, kept as sent once its fields have the shapes OpenAI's chat API gives them
+   * (the worker prepares it for the chat template as vLLM's server does).
    */
   private static ChatMessage message(JsonNode m, String at) throws Invalid {
     if (!m.isObject()) {
@@ -234,7 +234,7 @@ public final class RequestCodec {
 
   /** Message fields a template may read that OpenAI's API gives as strings. */
   private static final List<String> MESSAGE_STRINGS = List.of("name", "tool_call_id",
-      "reasoning_content");
+      "reasoning", "reasoning_content");
 
   private static void parts(JsonNode parts, String at) throws Invalid {
     if (parts.isEmpty()) {

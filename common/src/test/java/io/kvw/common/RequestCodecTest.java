@@ -116,7 +116,7 @@ class RequestCodecTest {
         + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Hi\"}],\"name\":\"ann\"},"
         + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\","
         + "\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}],"
-        + "\"reasoning_content\":\"hm\"},"
+        + "\"reasoning\":\"hm\"},"
         + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"42\"}],"
         + "\"chat_template_kwargs\":{\"enable_thinking\":false},"
         + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}],"
@@ -127,7 +127,7 @@ class RequestCodecTest {
         .isEqualTo("Hi");
     assertThat(r.messages().get(0).message().get("name").textValue()).isEqualTo("ann");
     assertThat(r.messages().get(1).message().get("content").isNull()).isTrue();
-    assertThat(r.messages().get(1).message().get("reasoning_content").textValue())
+    assertThat(r.messages().get(1).message().get("reasoning").textValue())
         .isEqualTo("hm");
     assertThat(r.chat().templateKwargs().get("enable_thinking").booleanValue()).isFalse();
     assertThat(r.chat().tools().get(0).get("function").get("name").textValue()).isEqualTo("f");
@@ -193,6 +193,8 @@ class RequestCodecTest {
             "messages[0].tool_call_id must be a string, got a number"),
         Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\",\"name\":[]}]}",
             "messages[0].name must be a string, got an array"),
+        Arguments.of("{\"messages\":[{\"role\":\"assistant\",\"content\":\"x\","
+            + "\"reasoning\":{}}]}", "messages[0].reasoning must be a string, got an object"),
         Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
             + "\"chat_template_kwargs\":[]}", "chat_template_kwargs must be a JSON object, got an array"),
         Arguments.of("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"

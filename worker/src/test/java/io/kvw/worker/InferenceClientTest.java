@@ -51,8 +51,7 @@ class InferenceClientTest {
   }
 
   private static InferenceRequest request(String id, String prompt) {
-    SamplingParams params = new SamplingParams(8, null, null, null, null, List.of(), null, null,
-        null, null, null, null, null, null, null);
+    SamplingParams params = SamplingParams.builder().maxTokens(8).build();
     return new InferenceRequest(id, null, prompt, null, params, null, false, null);
   }
 

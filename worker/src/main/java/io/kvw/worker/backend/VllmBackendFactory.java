@@ -29,6 +29,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -110,7 +111,9 @@ public final class VllmBackendFactory implements BackendFactory {
       SamplingDefaults defaults = samplingDefaults(config, info);
       log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
           + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
-          template.map(c -> "from " + c.origin()).orElse("none (chat requests are refused)"));
+          template.map(c -> "from " + c.origin() + ", content format "
+              + c.contentFormat().name().toLowerCase(Locale.ROOT))
+              .orElse("none (chat requests are refused)"));
       TargetPool pool = VllmGrpcBackend.pool(byTarget, open);
       if (resolver != null) {
         Duration every = config.get(WorkerConfig.VLLM_DNS_REFRESH);

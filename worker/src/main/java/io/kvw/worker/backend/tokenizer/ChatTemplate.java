@@ -5,13 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvw.common.ChatMessage;
 import io.kvw.common.ChatOptions;
 import io.kvw.common.InferenceRequest;
+import io.kvw.worker.backend.tokenizer.jinja.ContentFormat;
 import io.kvw.worker.backend.tokenizer.jinja.TransformersJinja;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The model's chat template, executed as vLLM's server executes it: Jinja with the settings of
- * transformers' {@code apply_chat_template} (see {@link TransformersJinja}), the messages as the
- * user sent them, the request's {@code tools}, {@code documents} and
+ * transformers' {@code apply_chat_template} (see {@link TransformersJinja}), the messages as
+ * vLLM's server prepares them ({@link TemplateMessages}, in the {@link ContentFormat} detected
+ * from the template when it is loaded), the request's {@code tools}, {@code documents} and
  * {@code chat_template_kwargs}, the tokenizer's special tokens, and
  * {@code add_generation_prompt=true}.
  *
@@ -40,6 +41,7 @@ public final class ChatTemplate {
 
   private final TransformersJinja jinja;
   private final TransformersJinja.Compiled template;
+  private final ContentFormat contentFormat;
   private final Map<String, Object> specialTokens;
   private final String origin;
 
@@ -47,6 +49,7 @@ public final class ChatTemplate {
       Map<String, Object> specialTokens, String origin) {
     this.jinja = jinja;
     this.template = template;
+    this.contentFormat = ContentFormat.of(template);
     this.specialTokens = specialTokens;
     this.origin = origin;
   }
@@ -130,6 +133,11 @@ public final class ChatTemplate {
     return origin;
   }
 
+  /** Whether the template is given message content as a string or as a list of parts. */
+  public ContentFormat contentFormat() {
+    return contentFormat;
+  }
+
   /**
    * The prompt for a chat request, ending where the assistant's answer begins
    * ({@code add_generation_prompt=true}).
@@ -148,19 +156,14 @@ public final class ChatTemplate {
       chat.templateKwargs().fields().forEachRemaining(e -> variables.put(e.getKey(),
           plain(e.getValue())));
     }
-    List<Object> plainMessages = new ArrayList<>(messages.size());
-    for (ChatMessage m : messages) {
-      plainMessages.add(plain(m.message()));
-    }
-    variables.put("messages", plainMessages);
+    variables.put("messages", TemplateMessages.of(messages, contentFormat));
     variables.put("tools", plain(chat.tools()));
     variables.put("documents", plain(chat.documents()));
     variables.put("add_generation_prompt", true);
     return jinja.render(template, variables);
   }
 
-  /** JSON as the maps, lists, strings, numbers and booleans a template works on. */
   private static Object plain(JsonNode node) {
-    return node == null || node.isNull() ? null : JSON.convertValue(node, Object.class);
+    return TemplateMessages.plain(node);
   }
 }

@@ -31,7 +31,8 @@ import org.junit.jupiter.api.TestFactory;
  * it came from) rendered with every conversation of conversations.json, compared byte for byte
  * with what Python's Jinja2 renders under transformers' settings (expected.json, written by
  * testkit/tools/render_chat_templates.py). A conversation the template refuses must fail with
- * the template's own message; one Jinja2 itself fails on must fail here too.
+ * the template's own message; one Jinja2 itself fails on must fail here too. Each template's
+ * content format ("string" or "openai") must be the one vLLM's detection finds in Jinja2's AST.
  *
  * <p>Each request goes the whole way: JSON record, RequestCodec, ChatTemplate.load from a
  * tokenizer directory, render.
@@ -53,6 +54,9 @@ class ChatTemplateConformanceTest {
       Map.Entry<String, JsonNode> template = it.next();
       ChatTemplate chat = load(template.getKey(), clock);
       List<DynamicTest> cases = new ArrayList<>();
+      String format = expected.get("content_format").get(template.getKey()).textValue();
+      cases.add(DynamicTest.dynamicTest("content format " + format, () ->
+          assertThat(chat.contentFormat().name()).isEqualToIgnoringCase(format)));
       template.getValue().fields().forEachRemaining(c -> cases.add(DynamicTest.dynamicTest(
           c.getKey(), () -> check(chat, conversations.get(c.getKey()), c.getValue()))));
       templates.add(DynamicContainer.dynamicContainer(template.getKey(), cases));

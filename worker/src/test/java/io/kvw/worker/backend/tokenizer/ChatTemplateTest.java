@@ -84,10 +84,10 @@ class ChatTemplateTest {
 
   @Test
   void aTemplateThatFailsOtherwiseSaysWhat(@TempDir Path dir) throws Exception {
-    ChatTemplate t = load(dir, Map.of("chat_template", "{{ 'a' + messages[0].content }}"));
-    var parts = new ChatMessage("user",
-        JSON.readTree("{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"x\"}]}"));
-    assertThatThrownBy(() -> t.render(chat(ChatOptions.NONE, parts)))
+    // the template loops over content, so content reaches it as a list of parts
+    ChatTemplate t = load(dir, Map.of("chat_template", "{% for m in messages %}"
+        + "{% for p in m.content %}{% endfor %}{{ 'a' + m.content }}{% endfor %}"));
+    assertThatThrownBy(() -> t.render(chat(ChatOptions.NONE, new ChatMessage("user", "x"))))
         .isInstanceOfSatisfying(ChatTemplateException.class,
             e -> assertThat(e.raisedByTemplate()).isFalse())
         .hasMessageContaining("can only concatenate str (not \"list\") to str");

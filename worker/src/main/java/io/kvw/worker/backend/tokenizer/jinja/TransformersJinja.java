@@ -138,6 +138,11 @@ public final class TransformersJinja {
     private Compiled(Node root) {
       this.root = root;
     }
+
+    /** The parse tree, for {@link ContentFormat#of} to read (never to change). */
+    Node root() {
+      return root;
+    }
   }
 
   /** Parses a template once. */
