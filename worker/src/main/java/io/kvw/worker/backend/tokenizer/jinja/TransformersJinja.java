@@ -150,7 +150,7 @@ public final class TransformersJinja {
     JinjavaInterpreter interpreter = newInterpreter(Map.of());
     JinjavaInterpreter.pushCurrent(interpreter);
     try {
-      Node root = interpreter.parse(source);
+      Node root = interpreter.parse(LstripBlocks.protectMidLineWhitespace(source));
       failOnErrors(interpreter, "the chat template does not parse: ");
       return new Compiled(root);
     } finally {
