@@ -184,8 +184,8 @@ public final class BenchMain {
 
         %s
         **Exactly-once / at-least-once, medians: %.1f %%** (target: within 10 %%, i.e. \
-        at least 90 %%). The machine was shared with other engineers' builds during this run, \
-        so single runs scatter; the spread is in the table.
+        at least 90 %%). Single runs scatter (broker, simulator and worker share the machine); \
+        the spread is in the table.
         """, capacity, requests, reps, table, 100 * ratio);
     Report.write(root.resolve("BENCHMARKS.md"), "saturation-delivery",
         "Saturation in both delivery modes: exactly-once against at-least-once",

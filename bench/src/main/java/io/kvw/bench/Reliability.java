@@ -522,8 +522,8 @@ final class Reliability {
         + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"
         + " for one mode (the rows of the other modes are kept)."
         + "  \n");
-    b.append("Machine: ").append(Machine.describe()).append(" (shared with other builds; "
-        + "counts matter here, not timings)  \nRun: ").append(LocalDate.now())
+    b.append("Machine: ").append(Machine.describe()).append(" (counts matter here, not "
+        + "timings)  \nRun: ").append(LocalDate.now())
         .append(only.isEmpty() ? "" : ", scenarios " + String.join(", ", only)).append("\n\n");
     b.append("| scenario | mode | fault | sent | answered | lost | duplicates | sent to vLLM "
         + "again | DLQ | passed | notes |\n");

@@ -63,8 +63,8 @@ final class ShareScaling {
           %s
 
           **6 share workers / 2 consumer workers: %.2fx** (ideal 3x: 96 versus 32 calls at \
-          once). The machine is shared with other builds, so the rates move from run to run; \
-          the ratio is the figure to read.
+          once). Broker, simulator and workers share the machine, so the rates move from run to \
+          run; the ratio is the figure to read.
           """, requests, maxNumSeqs, capacity, PER_WORKER, rows.toString().trim(), ratio);
       Report.write(root.resolve("BENCHMARKS.md"), "share-scaling",
           "Share groups: 6 workers on 2 partitions",
