@@ -219,33 +219,18 @@ public enum ContentFormat {
 
     /** The first top-level occurrence of {@code word} as a whole word, or -1. */
     static int keyword(String s, String word) {
-      int depth = 0;
-      char quote = 0;
-      for (int i = 0; i < s.length(); i++) {
-        char c = s.charAt(i);
-        if (quote != 0) {
-          if (c == '\\') {
-            i++;
-          } else if (c == quote) {
-            quote = 0;
-          }
-        } else if (c == '\'' || c == '"') {
-          quote = c;
-        } else if (c == '(' || c == '[' || c == '{') {
-          depth++;
-        } else if (c == ')' || c == ']' || c == '}') {
-          depth--;
-        } else if (depth == 0 && s.startsWith(word, i)
-            && (i == 0 || !isIdentifierPart(s.charAt(i - 1)))
-            && identifierEnd(s, i) == i + word.length()) {
-          return i;
-        }
-      }
-      return -1;
+      return firstTopLevel(s, i -> s.startsWith(word, i)
+          && (i == 0 || !isIdentifierPart(s.charAt(i - 1)))
+          && identifierEnd(s, i) == i + word.length());
     }
 
     /** The first top-level occurrence of {@code ch} outside quotes and brackets, or -1. */
     static int topLevel(String s, char ch) {
+      return firstTopLevel(s, i -> s.charAt(i) == ch);
+    }
+
+    /** The first index outside quotes and brackets where {@code matchesAt} holds, or -1. */
+    private static int firstTopLevel(String s, java.util.function.IntPredicate matchesAt) {
       int depth = 0;
       char quote = 0;
       for (int i = 0; i < s.length(); i++) {
@@ -262,7 +247,7 @@ public enum ContentFormat {
           depth++;
         } else if (c == ')' || c == ']' || c == '}') {
           depth--;
-        } else if (c == ch && depth == 0) {
+        } else if (depth == 0 && matchesAt.test(i)) {
           return i;
         }
       }
