@@ -5,8 +5,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * A validated request (CONTRACT.md, "Request"). Exactly one of {@code prompt} and
- * {@code messages} is non-null. Built only by {@link RequestCodec}; nothing past admission
+ * A validated request (CONTRACT.md, "Request"). Exactly one of {@code prompt},
+ * {@code messages} and {@code embedding} is non-null. Built only by {@link RequestCodec}; nothing past admission
  * sees raw JSON.
  *
  * @param id the request id; {@code <topic>-<partition>-<offset>} when the record has none
@@ -19,6 +19,7 @@ import java.util.List;
  * @param metadata a JSON object echoed verbatim in the result, or null
  * @param chat what the chat template gets besides {@code messages}; never null
  *     ({@link ChatOptions#NONE} for a plain prompt)
+ * @param embedding what to embed, for an embedding model; null for a generation request
  */
 public record InferenceRequest(
     String id,
@@ -29,7 +30,26 @@ public record InferenceRequest(
     Instant deadline,
     boolean stream,
     JsonNode metadata,
-    ChatOptions chat) {
+    ChatOptions chat,
+    EmbeddingRequest embedding) {
+
+  /** A generation request. */
+  public InferenceRequest(String id, String model, String prompt, List<ChatMessage> messages,
+      SamplingParams params, Instant deadline, boolean stream, JsonNode metadata,
+      ChatOptions chat) {
+    this(id, model, prompt, messages, params, deadline, stream, metadata, chat, null);
+  }
+
+  /** An embedding request. */
+  public static InferenceRequest embedding(String id, String model, EmbeddingRequest embedding,
+      Instant deadline, JsonNode metadata) {
+    return new InferenceRequest(id, model, null, null, SamplingParams.DEFAULTS, deadline, false,
+        metadata, ChatOptions.NONE, embedding);
+  }
+
+  public boolean isEmbedding() {
+    return embedding != null;
+  }
 
   /** A request without chat template options. */
   public InferenceRequest(String id, String model, String prompt, List<ChatMessage> messages,

@@ -6,7 +6,8 @@ import java.util.List;
 /**
  * A result or an error result (CONTRACT.md, "Result"). An error result has {@code error} set
  * and {@code outputs}, {@code usage} and {@code timing} null. {@code promptLogprobs} is set
- * only when the request asked for {@code prompt_logprobs}.
+ * only when the request asked for {@code prompt_logprobs}. An embedding result has
+ * {@code embeddings} set (one per input, in input order) and {@code outputs} empty.
  */
 public record InferenceResult(
     String id,
@@ -18,7 +19,26 @@ public record InferenceResult(
     JsonNode metadata,
     RecordSource source,
     ErrorInfo error,
-    List<TokenLogprob> promptLogprobs) {
+    List<TokenLogprob> promptLogprobs,
+    List<Embedding> embeddings) {
+
+  public InferenceResult(String id, String model, List<Output> outputs, Usage usage,
+      Timing timing, int attempts, JsonNode metadata, RecordSource source, ErrorInfo error,
+      List<TokenLogprob> promptLogprobs) {
+    this(id, model, outputs, usage, timing, attempts, metadata, source, error, promptLogprobs,
+        null);
+  }
+
+  /** The result of an embedding request: one embedding per input, in input order. */
+  public static InferenceResult embedded(String id, String model, List<Embedding> embeddings,
+      Usage usage, Timing timing, int attempts, JsonNode metadata, RecordSource source) {
+    return new InferenceResult(id, model, List.of(), usage, timing, attempts, metadata, source,
+        null, null, List.copyOf(embeddings));
+  }
+
+  public boolean isEmbedding() {
+    return embeddings != null;
+  }
 
   public static InferenceResult success(String id, String model, List<Output> outputs,
       Usage usage, Timing timing, int attempts, JsonNode metadata, RecordSource source) {
