@@ -8,10 +8,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What each {@code Generate} and {@code Embed} call carried, in arrival order: the request id, the token ids
- * the model would see (tokenized input as sent, or text input tokenized as vLLM would) and the
- * sampling parameters. Tests assert the exact tokens and parameters reaching the model.
- * Bounded: the oldest calls are dropped past {@link #CAPACITY}, so benchmarks can run on.
+ * What each {@code Generate} and {@code Embed} call carried, in arrival order: the request
+ * id, the token ids the model would see (tokenized input as sent, or text input tokenized as
+ * vLLM would) and the sampling parameters (none for Embed). Tests assert the exact tokens and
+ * parameters reaching the model. Bounded: the oldest calls are dropped past
+ * {@link #CAPACITY}, so benchmarks can run on.
  */
 public final class SimCalls {
   static final int CAPACITY = 10_000;
