@@ -66,6 +66,12 @@ final class ConcurrencySuite {
     return c;
   }
 
+  /** The same concurrency as the gRPC-only ceiling, whatever the default cap is. */
+  private static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
+    c.put("worker.max-in-flight", Integer.toString(n));
+    return c;
+  }
+
   private static void topics(EmbeddedKafka kafka, String name) {
     Topics.create(kafka, name, 6);
   }
@@ -349,7 +355,7 @@ final class ConcurrencySuite {
       try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
           requests);
           WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-              config(kafka, sim, name, "fixed"), work)) {
+              withMaxInFlight(config(kafka, sim, name, "fixed"), 256), work)) {
         tally.readAll(Duration.ofMinutes(10), () -> { });
         workerRate = tally.steadyRate();
         cpu = worker.cpuSeconds();
@@ -406,7 +412,7 @@ final class ConcurrencySuite {
     return n / ((System.nanoTime() - start) / 1e9);
   }
 
-  private static double grpcCeiling(VllmSimulator sim, int n, int concurrency) throws Exception {
+  static double grpcCeiling(VllmSimulator sim, int n, int concurrency) throws Exception {
     WorkerConfig cfg = WorkerConfig.of(Map.of("vllm.target", sim.target()));
     try (InferenceBackend backend = new VllmBackendFactory().connect(cfg,
         Duration.ofSeconds(30))) {
