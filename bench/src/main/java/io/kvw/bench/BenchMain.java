@@ -87,7 +87,7 @@ public final class BenchMain {
     System.exit(code);
   }
 
-  private static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
+  static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
     c.put("worker.max-in-flight", Integer.toString(n));
     return c;
   }

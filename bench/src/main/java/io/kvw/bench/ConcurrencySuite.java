@@ -66,12 +66,6 @@ final class ConcurrencySuite {
     return c;
   }
 
-  /** The same concurrency as the gRPC-only ceiling, whatever the default cap is. */
-  private static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
-    c.put("worker.max-in-flight", Integer.toString(n));
-    return c;
-  }
-
   private static void topics(EmbeddedKafka kafka, String name) {
     Topics.create(kafka, name, 6);
   }
@@ -355,7 +349,8 @@ final class ConcurrencySuite {
       try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
           requests);
           WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-              withMaxInFlight(config(kafka, sim, name, "fixed"), 256), work)) {
+              // the same concurrency as the gRPC-only ceiling, whatever the default cap is
+              BenchMain.withMaxInFlight(config(kafka, sim, name, "fixed"), 256), work)) {
         tally.readAll(Duration.ofMinutes(10), () -> { });
         workerRate = tally.steadyRate();
         cpu = worker.cpuSeconds();
