@@ -152,7 +152,7 @@ public final class BenchMain {
         max_num_seqs 256, so its capacity is 256 / 0.2 s = **%.0f requests/s**; it is warmed \
         with a few seconds of gRPC load first. Each run: %d requests queued on 6 partitions \
         of fresh topics before a **cold** worker process starts (`java %s-jar worker.jar \
-        run`, `-Xmx1g`); *defaults* sets nothing but the broker, the target and the topics. \
+        run`, `-Xmx1g`%s); *defaults* sets nothing but the broker, the target and the topics. \
         vLLM's \
         running and waiting counts (what `GetLoads` reports) are sampled every 50 ms over the \
         steady part of the run. *Time to 90 %%* runs from the worker's first poll (its first \
@@ -163,9 +163,9 @@ public final class BenchMain {
         Defaults, %d runs: steady **%s** of capacity (target ≥ 97 %%), first answer to last \
         **%s** (target ≥ 95 %%), time to 90 %% of steady **%s** (target < 2 s); median and \
         range.
-        """, capacity, requests, cds ? "-XX:SharedArchiveFile=worker.jsa (class-data sharing, "
-            + "made from a 5,000-request training run as `deploy/Dockerfile` does; `--cds off` "
-            + "leaves it out) " : "", table, reps,
+        """, capacity, requests, cds ? "-XX:SharedArchiveFile=worker.jsa " : "",
+        cds ? "; the class-data archive is made from a 5,000-request training run as "
+            + "`deploy/Dockerfile` does, and `--cds off` leaves it out" : "", table, reps,
         spread(defaults.stream().mapToDouble(r -> 100 * r.rate() / capacity), "%.1f %%"),
         spread(defaults.stream().mapToDouble(r -> 100 * r.firstToLast() / capacity), "%.1f %%"),
         spread(defaults.stream().mapToDouble(SaturationRun::secondsTo90), "%.2f s"));
