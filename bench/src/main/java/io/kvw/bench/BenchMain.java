@@ -31,9 +31,10 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
-          + " | saturation-llm|sharing|sharing-latency|overhead|backlog|share-scaling"
-          + " [--requests N] | saturation-delivery [--requests N] [--reps N] | reliability [--only NAME,...] [--mode at-least-once|exactly-once"
-          + "|share|both|all]");
+          + " | sharing|sharing-latency [--requests N] [--reps N]"
+          + " | saturation-llm|overhead|backlog|share-scaling [--requests N]"
+          + " | saturation-delivery [--requests N] [--reps N]"
+          + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -66,7 +67,8 @@ public final class BenchMain {
       case "sharing", "sharing-latency" -> {
         ConcurrencySuite.ensureDocs(root);
         yield new ConcurrencySuite(root, workerJar, work).sharing(
-            Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"));
+            Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"),
+            Integer.parseInt(opts.getOrDefault("reps", "3")));
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
