@@ -17,8 +17,9 @@ import java.util.Map;
  * requests through it and writes its section of BENCHMARKS.md.
  *
  * <ul>
- *   <li>{@code saturation}: simulator at 200 ms per request, max_num_seqs 256, worker
- *       max-in-flight 256: achieved requests/s over the simulator's capacity (1,280/s).
+ *   <li>{@code saturation}: simulator at 200 ms per request, max_num_seqs 256, a cold worker
+ *       with default settings, three times: achieved requests/s over the simulator's capacity
+ *       (1,280/s), time to reach it, and the batch sizes vLLM ran.
  *   <li>{@code saturation-delivery}: the same in both delivery modes, interleaved, three runs
  *       each: exactly-once throughput against at-least-once.
  *   <li>{@code backlog}: 1,000,000 small requests queued before the worker starts, worker heap
@@ -29,10 +30,11 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
-          + "|overhead|backlog|share-scaling [--requests N] | saturation-delivery [--requests N]"
-          + " [--reps N] | reliability [--only NAME,...] [--mode at-least-once|exactly-once"
-          + "|share|both|all]");
+      System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
+          + " | sharing|sharing-latency [--requests N] [--reps N]"
+          + " | saturation-llm|overhead|backlog|share-scaling [--requests N]"
+          + " | saturation-delivery [--requests N] [--reps N]"
+          + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }
     String scenario = args[0];
@@ -49,7 +51,9 @@ public final class BenchMain {
     Path work = Files.createTempDirectory("kvw-bench");
     int code = switch (scenario) {
       case "saturation" -> saturation(root, workerJar, work,
-          Integer.parseInt(opts.getOrDefault("requests", "40000")));
+          Integer.parseInt(opts.getOrDefault("requests", "30000")),
+          Integer.parseInt(opts.getOrDefault("reps", "3")),
+          !opts.getOrDefault("cds", "on").equals("off"));
       case "saturation-delivery" -> saturationDelivery(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "20000")),
           Integer.parseInt(opts.getOrDefault("reps", "3")));
@@ -63,7 +67,8 @@ public final class BenchMain {
       case "sharing", "sharing-latency" -> {
         ConcurrencySuite.ensureDocs(root);
         yield new ConcurrencySuite(root, workerJar, work).sharing(
-            Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"));
+            Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"),
+            Integer.parseInt(opts.getOrDefault("reps", "3")));
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
@@ -84,45 +89,100 @@ public final class BenchMain {
     System.exit(code);
   }
 
-  private static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
+  static Map<String, String> withMaxInFlight(Map<String, String> c, int n) {
     c.put("worker.max-in-flight", Integer.toString(n));
     return c;
   }
 
-  static int saturation(Path root, Path workerJar, Path work, int requests) throws Exception {
+  /**
+   * One worker with default settings against a 256-slot, 200 ms simulator, {@code reps} times
+   * (each a cold worker against the same, warmed, simulator and broker), then once each with
+   * a fixed limit of 256 (the slots) and 1,024, for the batch sizes vLLM runs under each.
+   */
+  static int saturation(Path root, Path workerJar, Path work, int requests, int reps,
+      boolean cds) throws Exception {
     int maxNumSeqs = 256;
     Duration perRequest = Duration.ofMillis(200);
     double capacity = maxNumSeqs / (perRequest.toMillis() / 1000.0);
+    Map<String, Map<String, String>> setups = new java.util.LinkedHashMap<>();
+    for (int rep = 1; rep <= reps; rep++) {
+      setups.put("defaults, run " + rep, Map.of());
+    }
+    setups.put("`worker.concurrency=fixed`, `worker.max-in-flight=256`",
+        Map.of("worker.concurrency", "fixed", "worker.max-in-flight", "256"));
+    setups.put("`worker.concurrency=fixed`, `worker.max-in-flight=1024`",
+        Map.of("worker.concurrency", "fixed", "worker.max-in-flight", "1024"));
+    Map<String, SaturationRun> runs = new java.util.LinkedHashMap<>();
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build();
         VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
             .timeToFirstToken(perRequest).timePerOutputToken(Duration.ZERO)
             .outputTokens(1).maxNumSeqs(maxNumSeqs).build()) {
       kafka.start();
       sim.start();
-      SaturationRun r = SaturationRun.run(kafka, sim, workerJar, work, "sat", requests,
-          Map.of());
-      String body = String.format(Locale.ROOT, """
-          Simulator: 200 ms per request (time to first token 200 ms, 1 output token), \
-          max_num_seqs 256, so its capacity is 256 / 0.2 s = **%.0f requests/s**. \
-          Worker: one process, `worker.max-in-flight=256`, defaults otherwise; %d requests \
-          queued on 6 partitions before it starts.
-
-          | figure | value |
-          | --- | --- |
-          | requests answered | %d of %d (%d error results, %d duplicates) |
-          | steady-state throughput (10th to 90th percentile of answers) | %.0f requests/s |
-          | **throughput / simulator capacity** | **%.1f %%** |
-          | worker CPU | %.1f s for %d requests (%.2f CPU-s per 1,000) |
-          | time the worker adds to a request, p50 / p99 (`total_ms - backend_ms`) | %d / %d ms |
-          | worker exit code after SIGTERM | %d |
-          """, capacity, requests, r.answered(), requests, r.errors(), r.duplicates(),
-          r.rate(), 100 * r.rate() / capacity, r.cpuSeconds(), requests,
-          1000 * r.cpuSeconds() / requests, r.addedP50(), r.addedP99(), r.exit());
-      Report.write(root.resolve("BENCHMARKS.md"), "saturation",
-          "Saturation: one worker against a 1,280 requests/s simulator",
-          "java -jar bench/target/bench.jar saturation --requests " + requests, body);
-      return r.complete() ? 0 : 1;
+      // the worker starts cold, the simulator must not: its own warm-up is not the worker's
+      System.out.printf("simulator warmed with %.0f requests/s%n",
+          ConcurrencySuite.grpcCeiling(sim, 8_000, maxNumSeqs));
+      // as deploy/Dockerfile does: a training run, then an archive of the classes it loaded
+      List<String> jvmArgs = cds ? List.of(ClassDataArchive.make(kafka, sim, workerJar, work,
+          5_000)) : List.of();
+      int i = 0;
+      for (Map.Entry<String, Map<String, String>> setup : setups.entrySet()) {
+        runs.put(setup.getKey(), SaturationRun.run(kafka, sim, workerJar, work, "sat" + ++i,
+            requests, jvmArgs, setup.getValue()));
+      }
     }
+    StringBuilder table = new StringBuilder("""
+        | worker | steady (10th–90th pct of answers) | first answer to last | time to 90 % \
+        of steady, from the first poll | vLLM running, p10 / p50 / p90 | vLLM waiting, \
+        p50 / p90 | worker CPU-s per 1,000 | answered (errors, duplicates) | exit |
+        | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+        """);
+    boolean complete = true;
+    for (Map.Entry<String, SaturationRun> e : runs.entrySet()) {
+      SaturationRun r = e.getValue();
+      complete &= r.complete();
+      table.append(String.format(Locale.ROOT, "| %s | %.0f/s, **%.1f %%** | %.0f/s, **%.1f %%** "
+          + "| %.2f s | %d / %d / %d | %d / %d | %.2f | %d (%d, %d) | %d |%n", e.getKey(),
+          r.rate(), 100 * r.rate() / capacity, r.firstToLast(), 100 * r.firstToLast() / capacity,
+          r.secondsTo90(), r.running()[0], r.running()[1], r.running()[2], r.waiting()[0],
+          r.waiting()[1], 1000 * r.cpuSeconds() / requests, r.answered(), r.errors(),
+          r.duplicates(), r.exit()));
+    }
+    List<SaturationRun> defaults = runs.values().stream().limit(reps).toList();
+    String body = String.format(Locale.ROOT, """
+        Simulator: 200 ms per request (time to first token 200 ms, 1 output token), \
+        max_num_seqs 256, so its capacity is 256 / 0.2 s = **%.0f requests/s**; it is warmed \
+        with a few seconds of gRPC load first. Each run: %d requests queued on 6 partitions \
+        of fresh topics before a **cold** worker process starts (`java %s-jar worker.jar \
+        run`, `-Xmx1g`%s); *defaults* sets nothing but the broker, the target and the topics. \
+        vLLM's \
+        running and waiting counts (what `GetLoads` reports) are sampled every 50 ms over the \
+        steady part of the run. *Time to 90 %%* runs from the worker's first poll (its first \
+        result's timestamp less its `total_ms`) to the end of the first 500 ms in which it \
+        published 90 %% of its steady rate; it includes the 200 ms the first calls take.
+
+        %s
+        Defaults, %d runs: steady **%s** of capacity (target ≥ 97 %%), first answer to last \
+        **%s** (target ≥ 95 %%), time to 90 %% of steady **%s** (target < 2 s); median and \
+        range.
+        """, capacity, requests, cds ? "-XX:SharedArchiveFile=worker.jsa " : "",
+        cds ? "; the class-data archive is made from a 5,000-request training run as "
+            + "`deploy/Dockerfile` does, and `--cds off` leaves it out" : "", table, reps,
+        spread(defaults.stream().mapToDouble(r -> 100 * r.rate() / capacity), "%.1f %%"),
+        spread(defaults.stream().mapToDouble(r -> 100 * r.firstToLast() / capacity), "%.1f %%"),
+        spread(defaults.stream().mapToDouble(SaturationRun::secondsTo90), "%.2f s"));
+    Report.write(root.resolve("BENCHMARKS.md"), "saturation",
+        "Saturation: one worker with default settings against a 1,280 requests/s simulator",
+        "java -jar bench/target/bench.jar saturation --requests " + requests + " --reps "
+            + reps + (cds ? "" : " --cds off"), body);
+    return complete ? 0 : 1;
+  }
+
+  /** "median (min–max)" of some values, each formatted with {@code format}. */
+  static String spread(java.util.stream.DoubleStream values, String format) {
+    double[] v = values.sorted().toArray();
+    return String.format(Locale.ROOT, format + " (" + format + "–" + format + ")",
+        v[v.length / 2], v[0], v[v.length - 1]);
   }
 
   /**
@@ -176,8 +236,8 @@ public final class BenchMain {
     }
     double ratio = median.get("exactly-once") / median.get("at-least-once");
     String body = String.format(Locale.ROOT, """
-        The saturation setup above (simulator capacity %.0f requests/s, one worker, \
-        `worker.max-in-flight=256`, %d requests on 6 partitions per run) in both delivery \
+        The saturation setup above (simulator capacity %.0f requests/s, one worker with \
+        default settings, %d requests on 6 partitions per run) in both delivery \
         modes, %d runs each, interleaved in one run of the harness; results are read with \
         `isolation.level=read_committed`. Exactly-once commits one transaction per \
         `worker.commit-interval` (100 ms by default).

@@ -224,16 +224,20 @@ final class ConcurrencySuite {
    * @param loadReports whether the simulator answers {@code GetLoads}; without it every worker
    *     falls back to the latency rule (section {@code sharing-latency})
    */
-  int sharing(int requests, boolean loadReports) throws Exception {
+  int sharing(int requests, boolean loadReports, int reps) throws Exception {
     String section = loadReports ? "sharing" : "sharing-latency";
     StringBuilder rows = new StringBuilder();
     boolean ok = true;
+    double[] worstOff = new double[2]; // with 2 and with 3 workers, over the runs
     Duration window = Duration.ofSeconds(30);
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
         VllmSimulator sim = realistic(loadReports)) {
       double capacity = sim.capacity(64);
-      for (int k = 1; k <= 3; k++) {
-        String name = "share-" + k;
+      // one worker once, then 2 and 3 workers sharing the server, {@code reps} times each
+      for (int run = 0; run < 1 + 2 * reps; run++) {
+        int k = run == 0 ? 1 : 2 + (run - 1) % 2;
+        int rep = run == 0 ? 1 : 1 + (run - 1) / 2;
+        String name = "share-" + k + "-" + rep;
         topics(kafka, name);
         Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 64);
         List<WorkerProcess> workers = new ArrayList<>();
@@ -285,20 +289,26 @@ final class ConcurrencySuite {
           StringBuilder s = new StringBuilder();
           StringBuilder limits = new StringBuilder();
           double min = 1;
+          double off = 0; // the worst distance from an even share, in points
           for (int i = 0; i < k; i++) {
             s.append(i == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.0f %%",
                 100 * delta[i] / sum));
             limits.append(i == 0 ? "" : " / ").append(trace.limitRange(i, windowFrom));
             min = Math.min(min, delta[i] / sum);
+            off = Math.max(off, Math.abs(100 * delta[i] / sum - 100.0 / k));
           }
           double rate = served / seconds;
           ok &= rate >= 0.95 * capacity && (k == 1 || min >= 0.25);
+          if (k > 1) {
+            worstOff[k - 2] = Math.max(worstOff[k - 2], off);
+          }
           String errorCell = errors.isEmpty() ? "0" : errors.entrySet().stream()
               .map(e -> String.format(Locale.ROOT, "%.0f `%s`", e.getValue(), e.getKey()))
               .collect(Collectors.joining(", "));
-          rows.append(String.format(Locale.ROOT, "| %d | %.0f | **%.1f %%** | %s | %s | %s |%n",
-              k, rate, 100 * rate / capacity, s, limits, errorCell));
-          if (k == 3) {
+          rows.append(String.format(Locale.ROOT,
+              "| %d | %d | %.0f | **%.1f %%** | %s | %.1f | %s | %s |%n", k, rep, rate,
+              100 * rate / capacity, s, off, limits, errorCell));
+          if (k == 3 && rep == reps) {
             trace.plot("Three workers sharing one simulator: each one's adaptive limit"
                 + (loadReports ? "" : " (no GetLoads: latency rule)"),
                 root.resolve("docs/bench-" + section + ".png"));
@@ -312,7 +322,8 @@ final class ConcurrencySuite {
       Report.write(root.resolve("BENCHMARKS.md"), section, loadReports
           ? "Sharing: 1, 2 and 3 worker processes on one simulator"
           : "Sharing without GetLoads: the latency fallback",
-          "java -jar bench/target/bench.jar " + section + " --requests " + requests,
+          "java -jar bench/target/bench.jar " + section + " --requests " + requests
+              + " --reps " + reps,
           String.format(Locale.ROOT, """
               The realistic simulator (capacity %.0f requests/s)%s; %d requests queued on 6 \
               partitions per run, so every worker keeps a backlog; every worker adaptive with \
@@ -322,13 +333,16 @@ final class ConcurrencySuite {
               answered in the window (`kvw_outcomes_total{outcome="ok"}`, read from each \
               worker's `/metrics`); error results in the window, which should be none.
 
-              | workers | total requests/s | of capacity | each worker's share | each worker's limit in the window (min–max) | error results |
-              | --- | --- | --- | --- | --- | --- |
+              | workers | run | total requests/s | of capacity | each worker's share | farthest from even (points) | each worker's limit in the window (min–max) | error results |
+              | --- | --- | --- | --- | --- | --- | --- | --- |
               %s
+              Farthest any worker's share came from an even one over the %d runs: **%.1f \
+              points** with 2 workers, **%.1f points** with 3 (target: within 5).
+
               ![limits of three workers sharing one simulator](docs/bench-%s.png)
               """, capacity, loadReports ? "" : ", which answers `GetLoads` with UNIMPLEMENTED "
                   + "as a server without it would, so every worker follows latency", requests,
-              window.toSeconds(), rows, section));
+              window.toSeconds(), rows, reps, worstOff[0], worstOff[1], section));
       return ok ? 0 : 1;
     }
   }
@@ -349,7 +363,8 @@ final class ConcurrencySuite {
       try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
           requests);
           WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-              config(kafka, sim, name, "fixed"), work)) {
+              // the same concurrency as the gRPC-only ceiling, whatever the default cap is
+              BenchMain.withMaxInFlight(config(kafka, sim, name, "fixed"), 256), work)) {
         tally.readAll(Duration.ofMinutes(10), () -> { });
         workerRate = tally.steadyRate();
         cpu = worker.cpuSeconds();
@@ -406,7 +421,7 @@ final class ConcurrencySuite {
     return n / ((System.nanoTime() - start) / 1e9);
   }
 
-  private static double grpcCeiling(VllmSimulator sim, int n, int concurrency) throws Exception {
+  static double grpcCeiling(VllmSimulator sim, int n, int concurrency) throws Exception {
     WorkerConfig cfg = WorkerConfig.of(Map.of("vllm.target", sim.target()));
     try (InferenceBackend backend = new VllmBackendFactory().connect(cfg,
         Duration.ofSeconds(30))) {

@@ -25,6 +25,13 @@ final class ResultTally implements AutoCloseable {
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final BitSet answered = new BitSet();
   private final long[] arrivalNanos;
+  /** Each distinct result's record timestamp: when the worker published it, its own clock. */
+  final long[] publishedMillis;
+  /**
+   * When the worker polled its first record, on its own clock: the earliest result timestamp
+   * less its {@code total_ms} (which runs from the poll to the result).
+   */
+  long firstPolledMillis = Long.MAX_VALUE;
   final Histogram addedMs = new Histogram(3_600_000L, 3);
   final Histogram ownMs = new Histogram(3_600_000L, 3);
   int distinct;
@@ -43,6 +50,7 @@ final class ResultTally implements AutoCloseable {
     consumer = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     consumer.subscribe(List.of(topic));
     arrivalNanos = new long[expected];
+    publishedMillis = new long[expected];
   }
 
   /** Reads until every expected id is answered or the timeout passes; returns true if all. */
@@ -59,11 +67,14 @@ final class ResultTally implements AutoCloseable {
           continue;
         }
         answered.set(i);
+        publishedMillis[distinct] = r.timestamp();
         arrivalNanos[distinct++] = System.nanoTime();
         if (result.has("error")) {
           errors++;
         } else {
           JsonNode t = result.path("timing");
+          firstPolledMillis = Math.min(firstPolledMillis,
+              r.timestamp() - t.path("total_ms").asLong());
           long added = t.path("total_ms").asLong() - t.path("backend_ms").asLong();
           addedMs.recordValue(Math.max(0, added));
           ownMs.recordValue(Math.max(0, added - t.path("queue_ms").asLong()));
@@ -85,6 +96,19 @@ final class ResultTally implements AutoCloseable {
       return Double.NaN;
     }
     return (hi - lo) / ((arrivalNanos[hi] - arrivalNanos[lo]) / 1e9);
+  }
+
+  /** Answers per second from the first answer to the last, as they reached this reader. */
+  double firstToLastRate() {
+    if (distinct < 2) {
+      return Double.NaN;
+    }
+    return (distinct - 1) / ((arrivalNanos[distinct - 1] - arrivalNanos[0]) / 1e9);
+  }
+
+  /** When the answer at this fraction of all answers arrived, on {@link System#nanoTime}. */
+  long arrivalNanosAt(double fraction) {
+    return arrivalNanos[Math.min(distinct - 1, (int) (distinct * fraction))];
   }
 
   /** Seconds from the tally's start to the last distinct answer. */

@@ -33,6 +33,12 @@ final class WorkerProcess implements AutoCloseable {
 
   WorkerProcess(Path workerJar, String xmx, Map<String, String> config, Path workDir)
       throws IOException {
+    this(workerJar, xmx, List.of(), config, workDir);
+  }
+
+  /** The same, with more JVM options (a class-data archive, say). */
+  WorkerProcess(Path workerJar, String xmx, List<String> jvmArgs, Map<String, String> config,
+      Path workDir) throws IOException {
     this.httpPort = freePort();
     Path props = workDir.resolve("worker-" + httpPort + ".properties");
     StringBuilder b = new StringBuilder();
@@ -41,6 +47,7 @@ final class WorkerProcess implements AutoCloseable {
     Files.writeString(props, b.toString());
     this.log = workDir.resolve("worker-" + httpPort + ".log");
     List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx" + xmx, "-Xms" + xmx));
+    cmd.addAll(jvmArgs);
     // e.g. -Dkvw.bench.workerJvmArgs=-XX:StartFlightRecording=filename=w.jfr to profile it
     String extra = System.getProperty("kvw.bench.workerJvmArgs", "").trim();
     if (!extra.isEmpty()) {
@@ -56,7 +63,7 @@ final class WorkerProcess implements AutoCloseable {
     scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 500, TimeUnit.MILLISECONDS);
   }
 
-  private static String javaBin() {
+  static String javaBin() {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 

@@ -131,6 +131,8 @@ public final class Worker implements AutoCloseable {
         scheduler, metrics, gate);
     RequestLimits limits = RequestLimits.defaults()
         .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
+    StartupWarmup.run(config.get(WorkerConfig.STARTUP_WARMUP), new RequestCodec(limits),
+        resultCodec, backend);
     // prompt preparation (chat template, tokens) runs beside intake, not on its thread; its
     // queue is bounded by worker.max-buffered, as every record in it is an open record
     this.preparation = Executors.newFixedThreadPool(
@@ -149,10 +151,8 @@ public final class Worker implements AutoCloseable {
             partial.completionTokens()));
     int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
     boolean adaptive = config.get(WorkerConfig.CONCURRENCY) == WorkerConfig.Concurrency.ADAPTIVE;
-    // adaptive starts low and takes its share of the server once it has read its load, so a
-    // burst at start-up cannot flood vLLM
-    ConcurrencyLimiter limiter = new ConcurrencyLimiter(adaptive ? Math.min(16, maxInFlight)
-        : maxInFlight);
+    ConcurrencyLimiter limiter = new ConcurrencyLimiter(adaptive
+        ? AdaptiveConcurrency.startingLimit(backend, maxInFlight) : maxInFlight);
     CallWindow window = new CallWindow();
     RetrySettings retry = new RetrySettings(config.get(WorkerConfig.RETRY_MAX_ATTEMPTS),
         config.get(WorkerConfig.RETRY_BACKOFF), Duration.ofSeconds(5),

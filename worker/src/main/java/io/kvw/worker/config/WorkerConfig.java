@@ -109,9 +109,17 @@ public final class WorkerConfig {
   public static final ConfigKey<String> WORKER_ID = ConfigKey.of("worker.id", null,
       "This replica's name, in logs, metrics and the `dlq.worker.id` header. Default: "
           + "`<hostname>-<pid>`.", Parsers.nonEmpty());
+  /**
+   * A safety cap, well above any one server's running slots (vLLM's {@code max_num_seqs} is 256
+   * by default): the adaptive limit must be free to hold the server's slots plus a short queue,
+   * which a ceiling equal to the slots forbids (slots then idle between a completion and the
+   * next call).
+   */
   public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.of("worker.max-in-flight",
-      "256", "Concurrent backend calls: the limit with `worker.concurrency=fixed`, the ceiling "
-          + "of the adaptive limit otherwise.", Parsers.intIn(1, 100_000));
+      "1024", "Concurrent backend calls: the limit with `worker.concurrency=fixed`; with the "
+          + "adaptive limit only a safety cap, which need not be tuned (the limit finds the "
+          + "server's slots plus a short queue by itself). Never more than "
+          + "`worker.max-buffered` when that is set and this is not.", Parsers.intIn(1, 100_000));
 
   /** How the concurrency limit is set. */
   public enum Concurrency { ADAPTIVE, FIXED }
@@ -121,9 +129,10 @@ public final class WorkerConfig {
           + "follows latency when the server reports no load, between 1 and "
           + "`worker.max-in-flight`; `fixed`: always `worker.max-in-flight`.",
       Parsers.oneOf(Concurrency.class));
+  private static final int DEFAULT_MAX_BUFFERED = 1024;
   public static final ConfigKey<Integer> MAX_BUFFERED = ConfigKey.of("worker.max-buffered",
       null, "Records held between poll and outcome; above it intake pauses its partitions "
-          + "(and keeps polling). Default: 4 × `worker.max-in-flight`.",
+          + "(and keeps polling). Default: 4 × `worker.max-in-flight` when that is set, else 1024.",
       Parsers.intIn(1, 10_000_000));
   public static final ConfigKey<Integer> RETRY_MAX_ATTEMPTS = ConfigKey.of(
       "worker.retry.max-attempts", "3", "Backend calls per record for transient errors "
@@ -139,6 +148,12 @@ public final class WorkerConfig {
   public static final ConfigKey<Duration> STARTUP_TIMEOUT = ConfigKey.of(
       "worker.startup-timeout", "60s", "How long start-up waits for the broker and vLLM.",
       Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
+  public static final ConfigKey<Duration> STARTUP_WARMUP = ConfigKey.of(
+      "worker.startup-warmup", "1s", "Time spent before intake opens running synthetic "
+          + "records through decoding, prompt preparation and result encoding (nothing is "
+          + "read, written or sent to `Generate`), so a cold JVM has compiled that code when "
+          + "the first records arrive; it stops early after 20,000 records. `0s` skips it.",
+      Parsers.durationIn(Duration.ZERO, Duration.ofMinutes(1)));
   public static final ConfigKey<Duration> COMMIT_INTERVAL = ConfigKey.of(
       "worker.commit-interval", "100ms", "How often completed offsets (with their offset map) "
           + "are committed; with `worker.delivery=exactly-once`, how long each transaction "
@@ -211,7 +226,7 @@ public final class WorkerConfig {
       VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
       VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
-      STARTUP_TIMEOUT, COMMIT_INTERVAL, DELIVERY, INTAKE, SHARE_CONSUMERS, OFFSET_MAP_MAX_BYTES,
+      STARTUP_TIMEOUT, STARTUP_WARMUP, COMMIT_INTERVAL, DELIVERY, INTAKE, SHARE_CONSUMERS, OFFSET_MAP_MAX_BYTES,
       MAX_REQUEST_BYTES, HTTP_PORT, LOG_LEVEL, LOG_FORMAT, METRICS_TENANT_FIELD,
       METRICS_TENANT_MAX);
 
@@ -257,8 +272,15 @@ public final class WorkerConfig {
       parsed.put(WORKER_ID.name(), defaultWorkerId());
     }
     int maxInFlight = (Integer) parsed.get(MAX_IN_FLIGHT.name());
+    boolean capSet = raw.containsKey(MAX_IN_FLIGHT.name());
     if (!parsed.containsKey(MAX_BUFFERED.name())) {
-      parsed.put(MAX_BUFFERED.name(), (int) Math.min(10_000_000L, 4L * maxInFlight));
+      // a cap the user chose sizes the buffer as before; the default cap is a safety net, not
+      // a working point, so the buffer keeps its own default rather than four times the cap
+      parsed.put(MAX_BUFFERED.name(), capSet ? (int) Math.min(10_000_000L, 4L * maxInFlight)
+          : DEFAULT_MAX_BUFFERED);
+    } else if (!capSet) {
+      maxInFlight = Math.min(maxInFlight, (Integer) parsed.get(MAX_BUFFERED.name()));
+      parsed.put(MAX_IN_FLIGHT.name(), maxInFlight);
     } else if ((Integer) parsed.get(MAX_BUFFERED.name()) < maxInFlight) {
       throw new ConfigException(MAX_BUFFERED.name(), "must be at least worker.max-in-flight ("
           + maxInFlight + "), or the backend could never be kept busy");

@@ -32,7 +32,8 @@ class WorkerConfigTest {
     assertThat(c.get(WorkerConfig.TOPIC_DLQ)).isEqualTo("inference.requests.dlq");
     assertThat(c.get(WorkerConfig.TOPIC_STREAM)).isEqualTo("inference.results.stream");
     assertThat(c.get(WorkerConfig.VLLM_TARGET)).containsExactly("localhost:50051");
-    assertThat(c.get(WorkerConfig.MAX_IN_FLIGHT)).isEqualTo(256);
+    // the cap is far above vLLM's 256 default slots, so the adaptive limit can hold a queue
+    assertThat(c.get(WorkerConfig.MAX_IN_FLIGHT)).isEqualTo(1024);
     assertThat(c.get(WorkerConfig.MAX_BUFFERED)).isEqualTo(1024);
     assertThat(c.get(WorkerConfig.HTTP_PORT)).isEqualTo(8080);
   }
@@ -43,6 +44,16 @@ class WorkerConfigTest {
         WorkerConfig.MAX_BUFFERED)).isEqualTo(40);
     assertThat(WorkerConfig.of(Map.of("worker.max-in-flight", "10", "worker.max-buffered",
         "15")).get(WorkerConfig.MAX_BUFFERED)).isEqualTo(15);
+  }
+
+  @Test
+  void aSmallerBufferLowersTheDefaultCapInsteadOfFailing() {
+    WorkerConfig c = WorkerConfig.of(Map.of("worker.max-buffered", "300"));
+    assertThat(c.get(WorkerConfig.MAX_IN_FLIGHT)).isEqualTo(300);
+    assertThat(c.get(WorkerConfig.MAX_BUFFERED)).isEqualTo(300);
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("worker.max-buffered", "300",
+        "worker.max-in-flight", "400"))).isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("worker.max-buffered:");
   }
 
   @Test

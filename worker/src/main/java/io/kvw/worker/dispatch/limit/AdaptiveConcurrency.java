@@ -39,6 +39,29 @@ public final class AdaptiveConcurrency implements AutoCloseable {
         every.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /**
+   * The limit to open intake with: the slots the server has free now (from one
+   * {@code GetLoads}), so a lone worker fills an idle server from its first poll instead of
+   * ramping up to it, and a worker joining a busy one takes little until the rule gives it
+   * its share; 16 when the server reports no load (the latency rule then grows it), never more
+   * than {@code max}.
+   */
+  public static int startingLimit(InferenceBackend backend, int max) {
+    int start = 16;
+    try {
+      Optional<BackendLoad> load = backend.load().get(2, TimeUnit.SECONDS);
+      if (load.isPresent() && load.get().maxRunning() > 0) {
+        BackendLoad l = load.get();
+        start = Math.max(start, l.maxRunning() - l.running() - l.waiting());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      // no reading: start low, as without GetLoads
+    }
+    return Math.max(1, Math.min(max, start));
+  }
+
   private void adjust() {
     // one reading at a time: a slow GetLoads (up to its 1 s deadline) must not have two
     // windows applied at once, or applied out of order

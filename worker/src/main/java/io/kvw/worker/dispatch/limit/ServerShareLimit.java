@@ -25,6 +25,8 @@ import io.kvw.worker.backend.BackendLoad;
  * keeps a cut from compounding while the server drains the calls it already holds.
  */
 public final class ServerShareLimit implements LimitRule {
+  /** Calls in transit counted, relative to what the server holds; bounds growth per window. */
+  private static final double TRANSIT_ALLOWANCE = 1.25;
   private final int step;
   private final double backoff;
   private final double queueAllowance;
@@ -100,8 +102,12 @@ public final class ServerShareLimit implements LimitRule {
       return o.limited(limit) ? limit + step : limit;
     }
     double target = slots + Math.max(2, queueAllowance * slots);
-    // calls of this worker still on their way count too, but never as more than the server has
-    double mine = Math.min(o.inFlight(), outstanding);
+    // calls of this worker still on their way (sent but not yet on the server, or answered but
+    // not yet back) count too: leaving them out makes a lone worker aim at the target minus its
+    // calls in transit, and the slots those calls would fill idle. A reading where most of
+    // this worker's calls are missing from the server (a stale or restarted server) must not
+    // blow the limit up, so they count as at most a quarter more than the server holds.
+    double mine = Math.min(o.inFlight(), outstanding * TRANSIT_ALLOWANCE);
     int share = (int) Math.round(mine * target / outstanding) + step;
     // a worker without a backlog keeps its limit where it is: its demand, not the server,
     // holds it back, and growing the limit it does not use would only mislead
