@@ -30,7 +30,7 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
-          + "|overhead|backlog|share-scaling [--requests N] | saturation-delivery [--requests N]"
+          + "|overhead|backlog [--requests N] | share-scaling|saturation-delivery [--requests N]"
           + " [--reps N] | reliability [--only NAME,...] [--mode at-least-once|exactly-once"
           + "|share|both|all]");
       System.exit(2);
@@ -68,7 +68,8 @@ public final class BenchMain {
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
-          Integer.parseInt(opts.getOrDefault("requests", "8000")));
+          Integer.parseInt(opts.getOrDefault("requests", "8000")),
+          Integer.parseInt(opts.getOrDefault("reps", "1")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of(),
           switch (opts.getOrDefault("mode", "both")) {

@@ -165,7 +165,7 @@ public final class Worker implements AutoCloseable {
         maxInFlight, Duration.ofMillis(100), scheduler) : null;
     if (share != null) {
       ShareIntake shareIntake = shareIntake(config, share, new Handoff(admission, dispatcher,
-          publisher, tracing), maxBuffered, metrics);
+          publisher, tracing), maxBuffered, metrics, limiter);
       this.pollLoop = shareIntake;
       metrics.gauge("kvw.records.open", "Records between poll and outcome", shareIntake::open);
     } else {
@@ -195,9 +195,10 @@ public final class Worker implements AutoCloseable {
 
   /** The share-group intake: {@code worker.share.consumers} members, one batch each. */
   private ShareIntake shareIntake(WorkerConfig config, ShareGroupSettings share, Handoff handoff,
-      int maxBuffered, WorkerMetrics metrics) {
+      int maxBuffered, WorkerMetrics metrics, ConcurrencyLimiter limiter) {
     int consumers = config.get(WorkerConfig.SHARE_CONSUMERS);
-    int batch = ShareIntake.batchFor(maxBuffered, consumers);
+    int batch = ShareIntake.batchFor(config.get(WorkerConfig.MAX_IN_FLIGHT), consumers,
+        maxBuffered);
     String configured = config.kafkaPassThrough().get("max.poll.records");
     if (configured != null) {
       batch = Math.min(batch, Integer.parseInt(configured));
@@ -207,7 +208,8 @@ public final class Worker implements AutoCloseable {
       members.add(KafkaClients.shareConsumer(config, batch, i));
     }
     return new ShareIntake(members, config.get(WorkerConfig.TOPIC_REQUESTS), handoff, share,
-        maxBuffered, batch, config.get(WorkerConfig.DRAIN_TIMEOUT), metrics, outage::isDown);
+        maxBuffered, batch, config.get(WorkerConfig.DRAIN_TIMEOUT), metrics, outage::isDown,
+        limiter::limit);
   }
 
   /**
