@@ -547,7 +547,13 @@ final class Reliability {
         + "record's lock passed or its worker died. In `slow-backend` a share worker releases "
         + "a request whose retries ran out for another delivery and dead-letters it as "
         + "`delivery_limit` on the group's last one (5 by default), so its error type differs "
-        + "and the slow requests are sent to vLLM again on purpose.\n\n");
+        + "and the slow requests are sent to vLLM again on purpose. `sigkill-x3` keeps its "
+        + "bound (3 × the in-flight limit) in share mode: a killed worker's acquired records "
+        + "stay locked until `share.record.lock.duration.ms` passes and are then delivered "
+        + "again, but only those it had sent to vLLM (at most the in-flight limit) or whose "
+        + "outcome was published and not yet acknowledged are sent again; the rest (a share "
+        + "worker acquires at most 3 × its limit) were never sent, and cost only the wait for "
+        + "the lock.\n\n");
     b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
         + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
         + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"
