@@ -551,9 +551,8 @@ final class Reliability {
         + "bound (3 × the in-flight limit) in share mode: a killed worker's acquired records "
         + "stay locked until `share.record.lock.duration.ms` passes and are then delivered "
         + "again, but only those it had sent to vLLM (at most the in-flight limit) or whose "
-        + "outcome was published and not yet acknowledged are sent again; the rest (a share "
-        + "worker acquires at most 3 × its limit) were never sent, and cost only the wait for "
-        + "the lock.\n\n");
+        + "outcome was published and not yet acknowledged are sent again; the rest (up to "
+        + "`worker.max-buffered`) were never sent, and cost only the wait for the lock.\n\n");
     b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
         + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
         + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"

@@ -165,7 +165,7 @@ public final class Worker implements AutoCloseable {
         maxInFlight, Duration.ofMillis(100), scheduler) : null;
     if (share != null) {
       ShareIntake shareIntake = shareIntake(config, share, new Handoff(admission, dispatcher,
-          publisher, tracing), maxBuffered, metrics, limiter);
+          publisher, tracing), maxBuffered, metrics);
       this.pollLoop = shareIntake;
       metrics.gauge("kvw.records.open", "Records between poll and outcome", shareIntake::open);
     } else {
@@ -195,10 +195,9 @@ public final class Worker implements AutoCloseable {
 
   /** The share-group intake: {@code worker.share.consumers} members, one batch each. */
   private ShareIntake shareIntake(WorkerConfig config, ShareGroupSettings share, Handoff handoff,
-      int maxBuffered, WorkerMetrics metrics, ConcurrencyLimiter limiter) {
+      int maxBuffered, WorkerMetrics metrics) {
     int consumers = config.get(WorkerConfig.SHARE_CONSUMERS);
-    int batch = ShareIntake.batchFor(config.get(WorkerConfig.MAX_IN_FLIGHT), consumers,
-        maxBuffered);
+    int batch = ShareIntake.batchFor(maxBuffered, consumers);
     String configured = config.kafkaPassThrough().get("max.poll.records");
     if (configured != null) {
       batch = Math.min(batch, Integer.parseInt(configured));
@@ -208,8 +207,7 @@ public final class Worker implements AutoCloseable {
       members.add(KafkaClients.shareConsumer(config, batch, i));
     }
     return new ShareIntake(members, config.get(WorkerConfig.TOPIC_REQUESTS), handoff, share,
-        maxBuffered, batch, config.get(WorkerConfig.DRAIN_TIMEOUT), metrics, outage::isDown,
-        limiter::limit);
+        maxBuffered, batch, config.get(WorkerConfig.DRAIN_TIMEOUT), metrics, outage::isDown);
   }
 
   /**

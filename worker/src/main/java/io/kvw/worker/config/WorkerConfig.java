@@ -166,10 +166,9 @@ public final class WorkerConfig {
       Parsers.oneOf(IntakeMode.class));
   public static final ConfigKey<Integer> SHARE_CONSUMERS = ConfigKey.of(
       "worker.share.consumers", "4", "With `worker.intake=share`: share consumers per worker, "
-          + "each a group member fetching up to 3 × `worker.max-in-flight` / this many records "
-          + "at a time. A consumer fetches again only once every record it holds is "
-          + "acknowledged, so several take turns keeping the permits busy; raise it when "
-          + "request times vary widely.", Parsers.intIn(1, 64));
+          + "each a group member with its own share of `worker.max-buffered`. A consumer "
+          + "fetches again only once every record it holds is acknowledged, so several keep "
+          + "records coming while a slow one finishes.", Parsers.intIn(1, 64));
   public static final ConfigKey<Integer> OFFSET_MAP_MAX_BYTES = ConfigKey.of(
       "worker.offset-map.max-bytes", "4096", "Largest offset map stored in a commit's metadata: "
           + "the broker's `offset.metadata.max.bytes`. A longer map is cut (finished records "

@@ -10,7 +10,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import java.util.function.IntSupplier;
 import org.apache.kafka.clients.consumer.ShareConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,24 +24,15 @@ import org.slf4j.LoggerFactory;
  * {@code delivery_limit} instead of being run again, and a record whose transient failures
  * outlast the retries is released for another delivery.
  *
- * <p>What a worker acquires follows its backend permits, not only its buffer: a lane polls
- * only after reserving room for a full batch, and the records open (acquired or reserved, not
- * yet acknowledged) stay within three times the concurrency limit (and within
- * {@code worker.max-buffered}): one limit's worth running, and two for lanes waiting for the
- * broker's answer to a fetch or for a permit, so the permits stay busy; little enough that records wait in Kafka, where any replica can
- * take them, rather than queued under this worker's lock, where they age towards the lock
- * duration and a crash strands them. Nothing is acquired during a vLLM outage.
- *
- * <p>With explicit acknowledgement a lane fetches again only once its whole last batch is
- * acknowledged, so a batch is a slice of that bound ({@link #batchFor}: three times the
- * permits over the lanes) and several lanes take turns: while some wait for the slowest record of their
- * batch, the others keep the permits busy.
+ * <p>Memory stays bounded: a lane polls only after reserving room for a full batch in the
+ * worker's {@code worker.max-buffered}, and not at all during a vLLM outage. With explicit
+ * acknowledgement a lane fetches again only once its whole last batch is acknowledged, so each
+ * lane fetches its share of the buffer and several take turns: while some wait for the slowest
+ * record of their batch, or for the broker's answer to a fetch, the others keep the permits
+ * busy.
  */
 public final class ShareIntake implements Intake {
   private static final Logger log = LoggerFactory.getLogger(ShareIntake.class);
-
-  /** Records a worker may hold acquired per backend permit. */
-  static final int ACQUIRE_PER_PERMIT = 3;
 
   private final String topic;
   private final Handoff handoff;
@@ -52,7 +42,6 @@ public final class ShareIntake implements Intake {
   private final Duration drainTimeout;
   private final WorkerMetrics metrics;
   private final BooleanSupplier holdIntake;
-  private final IntSupplier permits;
   private final List<ShareLane> lanes = new ArrayList<>();
   private final AtomicInteger open = new AtomicInteger();
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -61,15 +50,13 @@ public final class ShareIntake implements Intake {
   /**
    * @param consumers one per lane, configured for explicit acknowledgement and
    *     {@code share.acquire.mode=record_limit} with {@code max.poll.records = batch}
-   * @param permits the dispatcher's concurrency limit now (it moves with adaptive concurrency)
    */
   public ShareIntake(List<? extends ShareConsumer<byte[], byte[]>> consumers, String topic,
       Handoff handoff, ShareGroupSettings settings, int maxBuffered, int batch,
-      Duration drainTimeout, WorkerMetrics metrics, BooleanSupplier holdIntake,
-      IntSupplier permits) {
-    if (batch > maxBuffered) {
-      throw new IllegalArgumentException("a share consumer's batch of " + batch
-          + " records exceeds worker.max-buffered (" + maxBuffered + ")");
+      Duration drainTimeout, WorkerMetrics metrics, BooleanSupplier holdIntake) {
+    if ((long) batch * consumers.size() > maxBuffered) {
+      throw new IllegalArgumentException(consumers.size() + " share consumers of " + batch
+          + " records exceed worker.max-buffered (" + maxBuffered + ")");
     }
     this.topic = topic;
     this.handoff = handoff;
@@ -79,18 +66,12 @@ public final class ShareIntake implements Intake {
     this.drainTimeout = drainTimeout;
     this.metrics = metrics;
     this.holdIntake = holdIntake;
-    this.permits = permits;
     consumers.forEach(c -> lanes.add(new ShareLane(c, this, batch)));
   }
 
-  /**
-   * The batch of one lane ({@code max.poll.records}): its slice of the acquisition bound, so
-   * the lanes together can hold all of it; at least 1, at most the buffer and 500 (the
-   * clients' default).
-   */
-  public static int batchFor(int maxInFlight, int consumers, int maxBuffered) {
-    int slice = (int) Math.ceil((double) ACQUIRE_PER_PERMIT * maxInFlight / consumers);
-    return Math.max(1, Math.min(slice, Math.min(500, maxBuffered)));
+  /** The batch of one lane: its share of the buffer, at most 500 (the clients' default). */
+  public static int batchFor(int maxBuffered, int consumers) {
+    return Math.max(1, Math.min(500, maxBuffered / consumers));
   }
 
   @Override
@@ -124,13 +105,13 @@ public final class ShareIntake implements Intake {
   }
 
   /**
-   * Room for {@code n} more records: returns {@code n} and counts them as open, or 0 when they
-   * would take the worker past what it may acquire or vLLM is unavailable.
+   * Room for {@code n} more records: returns {@code n} and counts them as open, or 0 when the
+   * buffer has no room for a whole batch or vLLM is unavailable.
    */
   int reserve(int n) {
     while (true) {
       int now = open.get();
-      if (stopping || holding() || now + n > acquireLimit()) {
+      if (stopping || holding() || now + n > maxBuffered) {
         return 0;
       }
       if (open.compareAndSet(now, now + n)) {
@@ -145,11 +126,6 @@ public final class ShareIntake implements Intake {
       open.addAndGet(-n);
       lanes.forEach(ShareLane::wake);
     }
-  }
-
-  /** Records the worker may hold acquired: three times its permits (a batch at least), within its buffer. */
-  private int acquireLimit() {
-    return Math.min(maxBuffered, Math.max(batch, ACQUIRE_PER_PERMIT * permits.getAsInt()));
   }
 
   boolean holding() {
@@ -207,7 +183,7 @@ public final class ShareIntake implements Intake {
 
   @Override
   public boolean paused() {
-    return holding() || open.get() + batch > acquireLimit();
+    return holding() || open.get() + batch > maxBuffered;
   }
 
   /** A share group has no assignment callback: joined once a lane's poll has returned. */
