@@ -123,8 +123,11 @@ final class ShareScaling {
       boolean complete = tally.readAll(Duration.ofMinutes(10), () -> {
         if (tally.distinct > requests / 10 && tally.distinct < requests * 9 / 10) {
           for (WorkerProcess p : procs) {
-            inFlight[0] += p.metric("kvw_backend_in_flight");
-            inFlight[1]++;
+            double calls = p.metric("kvw_backend_in_flight");
+            if (!Double.isNaN(calls)) { // NaN: that scrape failed (a busy machine)
+              inFlight[0] += calls;
+              inFlight[1]++;
+            }
           }
         }
       });
