@@ -32,8 +32,8 @@ public final class BenchMain {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
           + " | sharing|sharing-latency [--requests N] [--reps N]"
-          + " | saturation-llm|overhead|backlog|share-scaling [--requests N]"
-          + " | saturation-delivery [--requests N] [--reps N]"
+          + " | saturation-llm|overhead|backlog [--requests N]"
+          + " | share-scaling|saturation-delivery [--requests N] [--reps N]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }
@@ -73,7 +73,8 @@ public final class BenchMain {
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "200000")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
-          Integer.parseInt(opts.getOrDefault("requests", "8000")));
+          Integer.parseInt(opts.getOrDefault("requests", "8000")),
+          Integer.parseInt(opts.getOrDefault("reps", "1")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of(),
           switch (opts.getOrDefault("mode", "both")) {

@@ -54,6 +54,9 @@ final class KafkaClients {
     return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 
+  /** A share consumer's {@code fetch.max.wait.ms} unless {@code kafka.fetch.max.wait.ms} is set. */
+  static final int SHARE_FETCH_MAX_WAIT_MS = 100;
+
   /** Consumer settings a share consumer refuses (the share group owns them, or has none). */
   private static final List<String> NOT_FOR_SHARE_CONSUMERS = List.of("auto.offset.reset",
       "enable.auto.commit", "auto.commit.interval.ms", "group.instance.id", "isolation.level",
@@ -74,6 +77,10 @@ final class KafkaClients {
     p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
     p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, batch);
+    // the broker parks a share fetch it cannot serve at once (another member holds the
+    // partition's fetch lock) for up to this long, and a lane holds no records meanwhile;
+    // with many members on few partitions the default 500 ms left permits idle
+    p.putIfAbsent(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, SHARE_FETCH_MAX_WAIT_MS);
     return new KafkaShareConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
   }
 

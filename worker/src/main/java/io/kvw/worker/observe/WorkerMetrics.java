@@ -53,6 +53,8 @@ public final class WorkerMetrics {
   private final ConcurrentMap<String, Counter> outcomes = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> calls = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> acknowledgements = new ConcurrentHashMap<>();
+  private Timer shareFetchWait;
+  private Timer shareRound;
 
   /** Meters without tenant labels. */
   public WorkerMetrics(MeterRegistry registry) {
@@ -215,5 +217,29 @@ public final class WorkerMetrics {
         "kvw.share.acknowledgement.failures").description("Share-group acknowledgements the "
         + "broker refused (the lock had passed; the record is delivered again)")
         .register(registry)).increment(n);
+  }
+
+  /**
+   * Share-group intake: a share consumer was ready to fetch (its last records acknowledged,
+   * room reserved) for {@code nanos} before a poll brought records.
+   */
+  public synchronized void shareFetchWaited(long nanos) {
+    if (shareFetchWait == null) {
+      shareFetchWait = Timer.builder("kvw.share.fetch.wait").description("From a share "
+          + "consumer being ready to fetch to the poll that brought records").register(registry);
+    }
+    shareFetchWait.record(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * Share-group intake: {@code nanos} from a poll that brought records to the acknowledgement
+   * of the last of them (a share consumer in explicit mode fetches nothing in between).
+   */
+  public synchronized void shareRound(long nanos) {
+    if (shareRound == null) {
+      shareRound = Timer.builder("kvw.share.round").description("From a share consumer's poll "
+          + "to the acknowledgement of the last record it returned").register(registry);
+    }
+    shareRound.record(nanos, TimeUnit.NANOSECONDS);
   }
 }

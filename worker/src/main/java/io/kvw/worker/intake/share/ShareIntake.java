@@ -25,7 +25,11 @@ import org.slf4j.LoggerFactory;
  * outlast the retries is released for another delivery.
  *
  * <p>Memory stays bounded: a lane polls only after reserving room for a full batch in the
- * worker's {@code worker.max-buffered}, and not at all during a vLLM outage.
+ * worker's {@code worker.max-buffered}, and not at all during a vLLM outage. With explicit
+ * acknowledgement a lane fetches again only once its whole last batch is acknowledged, so each
+ * lane fetches its share of the buffer and several take turns: while some wait for the slowest
+ * record of their batch, or for the broker's answer to a fetch, the others keep the permits
+ * busy.
  */
 public final class ShareIntake implements Intake {
   private static final Logger log = LoggerFactory.getLogger(ShareIntake.class);
@@ -116,10 +120,11 @@ public final class ShareIntake implements Intake {
     }
   }
 
-  /** {@code n} reserved or held records are no longer open. */
+  /** {@code n} reserved or held records are no longer open: a lane waiting for room may fetch. */
   void release(int n) {
     if (n != 0) {
       open.addAndGet(-n);
+      lanes.forEach(ShareLane::wake);
     }
   }
 

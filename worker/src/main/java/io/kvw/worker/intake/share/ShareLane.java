@@ -69,9 +69,15 @@ final class ShareLane implements Runnable {
   private volatile boolean stopping;
   private volatile long lastLoopNanos = System.nanoTime();
   private volatile boolean polledOnce;
+  /** Idle because the worker had no room for another batch. */
+  private volatile boolean waitingForRoom;
   private boolean acksToSend;
   /** Room in the worker's buffer this lane reserved for the batch it is fetching. */
   private int reserved;
+  /** When the lane reserved room for its next batch (0: it has none reserved). */
+  private long readySinceNanos;
+  /** When the poll that brought the records held now returned (0: none held). */
+  private long roundStartNanos;
 
   ShareLane(ShareConsumer<byte[], byte[]> consumer, ShareIntake intake, int batch) {
     this.consumer = consumer;
@@ -121,9 +127,12 @@ final class ShareLane implements Runnable {
     }
     if (renewing.isEmpty() && reserved == 0) {
       reserved = stopping ? 0 : intake.reserve(batch);
+      readySinceNanos = System.nanoTime();
       if (reserved == 0) {
         sendAcknowledgements();
+        waitingForRoom = true;
         await(IDLE_WAIT_MS);
+        waitingForRoom = false;
         return;
       }
     }
@@ -154,6 +163,8 @@ final class ShareLane implements Runnable {
     if (fresh > 0) {
       intake.release(reserved - fresh);
       reserved = 0;
+      intake.metrics().shareFetchWaited(now - readySinceNanos);
+      roundStartNanos = now;
     }
   }
 
@@ -190,6 +201,10 @@ final class ShareLane implements Runnable {
       it.remove();
       intake.release(1);
       acksToSend = true;
+    }
+    if (held.isEmpty() && roundStartNanos != 0) {
+      intake.metrics().shareRound(System.nanoTime() - roundStartNanos);
+      roundStartNanos = 0;
     }
   }
 
@@ -366,6 +381,13 @@ final class ShareLane implements Runnable {
   void stop() {
     stopping = true;
     settled.release();
+  }
+
+  /** Ends a wait for room in the worker's buffer (another lane's record was acknowledged). */
+  void wake() {
+    if (waitingForRoom && settled.availablePermits() == 0) {
+      settled.release();
+    }
   }
 
   long lastLoopNanos() {
