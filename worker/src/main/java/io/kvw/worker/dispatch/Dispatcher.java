@@ -234,7 +234,7 @@ public final class Dispatcher {
           generation.ttftMs(), generation.backendMs(), millis(now - polled.polledAtNanos()));
       publisher.publish(polled, InferenceResult.success(request.id(), model,
           generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
-          polled.source(), generation.promptLogprobs()));
+          polled.source(), generation.promptLogprobs()), request.openAi());
       return;
     }
     Throwable cause = unwrap(failure);
@@ -268,7 +268,8 @@ public final class Dispatcher {
       message = "internal error: " + cause;
     }
     publisher.publish(polled, InferenceResult.failure(request.id(), model,
-        new ErrorInfo(type, message), job.attempts, request.metadata(), polled.source()));
+        new ErrorInfo(type, message), job.attempts, request.metadata(), polled.source()),
+        request.openAi());
   }
 
   /**
