@@ -330,8 +330,8 @@ final class GenerationBody {
         }
         setConstraint(params, "json_schema", schema, "response_format");
       }
-      default -> throw new Refusal("response_format.type " + type + " is not supported by this "
-          + "worker (text, json_object or json_schema)");
+      default -> throw new Refusal("response_format.type must be text, json_object or "
+          + "json_schema (" + type + " is not supported by this worker)");
     }
   }
 
