@@ -18,7 +18,7 @@ import java.util.Set;
  * OpenAI's OpenAPI spec), and a check of one Batch output line against them: the line itself,
  * then its response body against the endpoint's object or OpenAI's error object.
  */
-final class OpenAiSchemas {
+public final class OpenAiSchemas {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final JsonSchemaFactory FACTORY =
       JsonSchemaFactory.getInstance(SpecVersion.VersionFlag.V202012);
@@ -49,7 +49,7 @@ final class OpenAiSchemas {
   }
 
   /** Asserts that {@code line} is a valid Batch output line for a request to {@code url}. */
-  static JsonNode assertValidLine(String line, String url) {
+  public static JsonNode assertValidLine(String line, String url) {
     JsonNode node;
     try {
       node = JSON.readTree(line);
