@@ -39,6 +39,7 @@ public final class RequestCodec {
   private final RequestLimits limits;
   private final ObjectReader reader;
   private final ParamsDecoder paramsDecoder;
+  private final EmbeddingDecoder embeddingDecoder;
   private final OpenAiRequests openAi;
 
   public RequestCodec(RequestLimits limits) {
@@ -57,6 +58,7 @@ public final class RequestCodec {
         .disable(JsonParser.Feature.INCLUDE_SOURCE_IN_LOCATION);
     this.reader = mapper.reader();
     this.paramsDecoder = new ParamsDecoder(limits);
+    this.embeddingDecoder = new EmbeddingDecoder(limits);
     this.openAi = new OpenAiRequests(this);
   }
 
@@ -145,7 +147,9 @@ public final class RequestCodec {
         }
         id = idNode.textValue();
       }
-      return new Decoded.Accepted(request(root, id, recordTimestampMs));
+      return new Decoded.Accepted(EmbeddingDecoder.isEmbedding(root)
+          ? embeddingRequest(root, id, recordTimestampMs)
+          : request(root, id, recordTimestampMs));
     } catch (Invalid e) {
       return new Decoded.Rejected(id, echoedMetadata, e.getMessage());
     }
@@ -194,6 +198,22 @@ public final class RequestCodec {
     }
     return new InferenceRequest(id, model, prompt, messages, params, deadline,
         streamNode != null && streamNode.booleanValue(), metadata, chat);
+  }
+
+  /** A request with {@code input}: what to embed, plus the fields every request has. */
+  private InferenceRequest embeddingRequest(JsonNode root, String id, long timestampMs)
+      throws Invalid {
+    String model = optionalText(root, "model");
+    if (model != null && model.isEmpty()) {
+      throw new Invalid("model must not be empty");
+    }
+    EmbeddingRequest embedding = embeddingDecoder.decode(root);
+    Instant deadline = deadline(root, timestampMs);
+    JsonNode metadata = present(root.get("metadata"));
+    if (metadata != null && !metadata.isObject()) {
+      throw new Invalid("metadata must be a JSON object, got " + kind(metadata));
+    }
+    return InferenceRequest.embedding(id, model, embedding, deadline, metadata);
   }
 
   private List<ChatMessage> messages(JsonNode node) throws Invalid {

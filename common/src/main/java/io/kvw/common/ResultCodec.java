@@ -35,6 +35,9 @@ public final class ResultCodec {
         g.writeStringField("type", r.error().type().wireName());
         g.writeStringField("message", r.error().message());
         g.writeEndObject();
+      } else if (r.isEmbedding()) {
+        writeEmbeddings(g, r.embeddings());
+        writeUsageAndTiming(g, r);
       } else {
         g.writeStringField("text", r.text());
         g.writeArrayFieldStart("outputs");
@@ -55,21 +58,7 @@ public final class ResultCodec {
         if (r.promptLogprobs() != null) {
           writeLogprobs(g, "prompt_logprobs", r.promptLogprobs());
         }
-        if (r.usage() != null) {
-          g.writeObjectFieldStart("usage");
-          g.writeNumberField("prompt_tokens", r.usage().promptTokens());
-          g.writeNumberField("completion_tokens", r.usage().completionTokens());
-          g.writeNumberField("cached_tokens", r.usage().cachedTokens());
-          g.writeEndObject();
-        }
-        if (r.timing() != null) {
-          g.writeObjectFieldStart("timing");
-          g.writeNumberField("queue_ms", r.timing().queueMs());
-          g.writeNumberField("ttft_ms", r.timing().ttftMs());
-          g.writeNumberField("backend_ms", r.timing().backendMs());
-          g.writeNumberField("total_ms", r.timing().totalMs());
-          g.writeEndObject();
-        }
+        writeUsageAndTiming(g, r);
       }
       g.writeNumberField("attempts", r.attempts());
       if (r.metadata() != null) {
@@ -88,6 +77,59 @@ public final class ResultCodec {
       throw new UncheckedIOException(e);
     }
     return out.toByteArray();
+  }
+
+  private static void writeUsageAndTiming(JsonGenerator g, InferenceResult r)
+      throws IOException {
+    if (r.usage() != null) {
+      g.writeObjectFieldStart("usage");
+      g.writeNumberField("prompt_tokens", r.usage().promptTokens());
+      g.writeNumberField("completion_tokens", r.usage().completionTokens());
+      g.writeNumberField("cached_tokens", r.usage().cachedTokens());
+      g.writeEndObject();
+    }
+    if (r.timing() != null) {
+      g.writeObjectFieldStart("timing");
+      g.writeNumberField("queue_ms", r.timing().queueMs());
+      g.writeNumberField("ttft_ms", r.timing().ttftMs());
+      g.writeNumberField("backend_ms", r.timing().backendMs());
+      g.writeNumberField("total_ms", r.timing().totalMs());
+      g.writeEndObject();
+    }
+  }
+
+  /** {@code "embeddings": [{"index": i, "embedding": [floats]}]}, in input order. */
+  private static void writeEmbeddings(JsonGenerator g, List<Embedding> embeddings)
+      throws IOException {
+    g.writeArrayFieldStart("embeddings");
+    for (Embedding e : embeddings) {
+      g.writeStartObject();
+      g.writeNumberField("index", e.index());
+      g.writeArrayFieldStart("embedding");
+      for (float v : e.vector()) {
+        g.writeNumber(v);
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }
+    g.writeEndArray();
+  }
+
+  /**
+   * The embeddings of a result. The record carries no per-input token counts (only the sum
+   * in {@code usage}), so each read-back embedding has {@code promptTokens} 0.
+   */
+  private static List<Embedding> readEmbeddings(JsonNode array) {
+    List<Embedding> out = new ArrayList<>(array.size());
+    for (JsonNode e : array) {
+      JsonNode values = e.path("embedding");
+      float[] vector = new float[values.size()];
+      for (int i = 0; i < vector.length; i++) {
+        vector[i] = values.get(i).floatValue();
+      }
+      out.add(new Embedding(e.path("index").asInt(), vector, 0));
+    }
+    return out;
   }
 
   private static void writeMatchedStop(JsonGenerator g, MatchedStop m) throws IOException {
@@ -201,19 +243,23 @@ public final class ResultCodec {
           ErrorType.fromWireName(e.path("type").asText()), e.path("message").asText()),
           attempts, metadata, source);
     }
+    JsonNode u = n.path("usage");
+    JsonNode t = n.path("timing");
+    Usage usage = new Usage(u.path("prompt_tokens").asInt(),
+        u.path("completion_tokens").asInt(), u.path("cached_tokens").asInt());
+    Timing timing = new Timing(t.path("queue_ms").asLong(), t.path("ttft_ms").asLong(),
+        t.path("backend_ms").asLong(), t.path("total_ms").asLong());
+    if (n.has("embeddings")) {
+      return InferenceResult.embedded(n.path("id").asText(), model,
+          readEmbeddings(n.get("embeddings")), usage, timing, attempts, metadata, source);
+    }
     List<Output> outputs = new ArrayList<>();
     for (JsonNode o : n.path("outputs")) {
       outputs.add(new Output(o.path("index").asInt(), o.path("text").asText(),
           o.path("finish_reason").asText(), readMatchedStop(o.get("matched_stop")),
           readLogprobs(o.path("logprobs").get("content"))));
     }
-    JsonNode u = n.path("usage");
-    JsonNode t = n.path("timing");
-    return InferenceResult.success(n.path("id").asText(), model, outputs,
-        new Usage(u.path("prompt_tokens").asInt(), u.path("completion_tokens").asInt(),
-            u.path("cached_tokens").asInt()),
-        new Timing(t.path("queue_ms").asLong(), t.path("ttft_ms").asLong(),
-            t.path("backend_ms").asLong(), t.path("total_ms").asLong()),
+    return InferenceResult.success(n.path("id").asText(), model, outputs, usage, timing,
         attempts, metadata, source, readLogprobs(n.get("prompt_logprobs")));
   }
 }

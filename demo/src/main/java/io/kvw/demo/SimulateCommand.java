@@ -67,6 +67,16 @@ final class SimulateCommand implements Callable<Integer> {
           + "(default_sampling_params_json), e.g. '{\"temperature\": 0.6}'.")
   String samplingDefaults;
 
+  @Option(names = "--embedding-dim",
+      description = "Serve an embedding model of this many dimensions (is_generation=false; "
+          + "Embed answers, Generate is refused); omit for a generation model.")
+  Integer embeddingDim;
+
+  @Option(names = "--matryoshka",
+      description = "With --embedding-dim: the model's config.json says is_matryoshka, so "
+          + "requests may ask for fewer dimensions.")
+  boolean matryoshka;
+
   @Option(names = "--request-log",
       description = "Append the request id of every Generate call to this file (counts what "
           + "reached the model, e.g. work redone after a crash).")
@@ -121,7 +131,7 @@ final class SimulateCommand implements Callable<Integer> {
     VllmSimulator.Builder b = VllmSimulator.builder().host(host).port(port).modelName(model)
         .timeToFirstToken(Duration.ofMillis(ttftMs)).timePerOutputToken(Duration.ofMillis(tpotMs))
         .maxNumSeqs(maxNumSeqs).outputTokens(outputTokens).maxContextLength(maxContext)
-        .loadReports(!noLoads);
+        .loadReports(!noLoads).embeddingDim(embeddingDim).matryoshka(matryoshka);
     b.tokenizer(SimTokenizer.Variant.valueOf(tokenizer.toUpperCase(java.util.Locale.ROOT)));
     if (samplingDefaults != null) {
       b.samplingDefaultsJson(samplingDefaults);

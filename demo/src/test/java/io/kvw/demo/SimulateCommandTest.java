@@ -7,8 +7,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.kvw.proto.vllm.EmbedRequest;
 import io.kvw.proto.vllm.GetLoadsRequest;
 import io.kvw.proto.vllm.GetModelInfoRequest;
+import io.kvw.proto.vllm.TokenizedInput;
 import io.kvw.proto.vllm.VllmEngineGrpc;
 import io.kvw.testkit.sim.VllmSimulator;
 import org.junit.jupiter.api.Test;
@@ -50,6 +52,28 @@ class SimulateCommandTest {
             .getLoads(GetLoadsRequest.getDefaultInstance()))
             .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(
                 e.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED));
+      } finally {
+        ch.shutdownNow();
+      }
+    }
+  }
+
+  @Test
+  void embeddingDimServesAnEmbeddingModel() {
+    try (VllmSimulator sim = simulate("--port", "0", "--embedding-dim", "12")) {
+      ManagedChannel ch = ManagedChannelBuilder.forTarget(sim.target()).usePlaintext().build();
+      try {
+        VllmEngineGrpc.VllmEngineBlockingStub stub = VllmEngineGrpc.newBlockingStub(ch);
+        assertThat(stub.getModelInfo(GetModelInfoRequest.getDefaultInstance())
+            .getIsGeneration()).isFalse();
+        var answer = stub.embed(EmbedRequest.newBuilder().setRequestId("e").setTokenized(
+            TokenizedInput.newBuilder().addInputIds(3).addInputIds(4)).build());
+        assertThat(answer.getEmbeddingDim()).isEqualTo(12);
+        assertThat(answer.getPromptTokens()).isEqualTo(2);
+        float[] expected = VllmSimulator.expectedEmbedding(new int[] {3, 4}, 12);
+        for (int i = 0; i < 12; i++) {
+          assertThat(answer.getEmbedding(i)).isEqualTo(expected[i]);
+        }
       } finally {
         ch.shutdownNow();
       }

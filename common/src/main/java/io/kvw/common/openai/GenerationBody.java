@@ -96,9 +96,6 @@ final class GenerationBody {
       "regex", "regex", "choice", "choice", "grammar", "grammar", "json_object",
       "json_object");
 
-  /** What a body became: a request to validate, or the refusal naming the field. */
-  record Translated(ObjectNode request, OpenAiCall call, String refusal, JsonNode metadata) {}
-
   /** A field the worker cannot honour; its message names the field first. */
   private static final class Refusal extends Exception {
     Refusal(String message) {
@@ -106,7 +103,7 @@ final class GenerationBody {
     }
   }
 
-  Translated translate(OpenAiEndpoint endpoint, ObjectNode body, String id) {
+  TranslatedBody translate(OpenAiEndpoint endpoint, ObjectNode body, String id) {
     boolean chat = endpoint == OpenAiEndpoint.CHAT_COMPLETIONS;
     JsonNode logprobs = present(body.get("logprobs"));
     OpenAiCall call = new OpenAiCall(endpoint, id, chat ? logprobs != null
@@ -114,9 +111,9 @@ final class GenerationBody {
     JsonNode metadata = present(body.get("metadata"));
     try {
       ObjectNode request = chat ? chat(body, id) : completions(body, id);
-      return new Translated(request, call, null, null);
+      return new TranslatedBody(request, call, null, null);
     } catch (Refusal r) {
-      return new Translated(null, call, r.getMessage(),
+      return new TranslatedBody(null, call, r.getMessage(),
           metadata != null && metadata.isObject() ? metadata : null);
     }
   }

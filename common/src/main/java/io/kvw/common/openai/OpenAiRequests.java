@@ -116,10 +116,8 @@ public final class OpenAiRequests {
   }
 
   private Decoded body(OpenAiEndpoint endpoint, ObjectNode body, String id, long timestampMs) {
-    if (endpoint == OpenAiEndpoint.EMBEDDINGS) {
-      return embeddings.decode(body, id);
-    }
-    GenerationBody.Translated t = generation.translate(endpoint, body, id);
+    TranslatedBody t = endpoint == OpenAiEndpoint.EMBEDDINGS ? embeddings.translate(body, id)
+        : generation.translate(endpoint, body, id);
     if (t.refusal() != null) {
       return new Decoded.Rejected(id, t.metadata(), t.refusal(), t.call());
     }

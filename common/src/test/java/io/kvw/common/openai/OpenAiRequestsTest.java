@@ -222,11 +222,16 @@ class OpenAiRequestsTest {
     assertThat(one.openAi().base64()).isFalse();
 
     InferenceRequest many = ((Decoded.Accepted) decode(line(EMBEDDINGS,
-        "\"input\":[\"a\",[1,2],\"b\"],\"encoding_format\":\"base64\""),
+        "\"input\":[\"a\",\"b\"],\"encoding_format\":\"base64\""),
         RecordHeaders.NONE)).request();
-    assertThat(many.embedding().inputs()).hasSize(3);
-    assertThat(many.embedding().inputs().get(1).tokenIds()).containsExactly(1, 2);
+    assertThat(many.embedding().inputs()).extracting(EmbeddingInput::text)
+        .containsExactly("a", "b");
     assertThat(many.openAi().base64()).isTrue();
+
+    InferenceRequest lists = ((Decoded.Accepted) decode(line(EMBEDDINGS,
+        "\"input\":[[1,2],[3]]"), RecordHeaders.NONE)).request();
+    assertThat(lists.embedding().inputs()).hasSize(2);
+    assertThat(lists.embedding().inputs().get(1).tokenIds()).containsExactly(3);
 
     InferenceRequest tokens = ((Decoded.Accepted) decode(line(EMBEDDINGS,
         "\"input\":[5,6,7]"), RecordHeaders.NONE)).request();
@@ -240,7 +245,9 @@ class OpenAiRequestsTest {
         RecordHeaders.NONE)).message()).startsWith("input");
     assertThat(((Decoded.Rejected) decode(line(EMBEDDINGS, "\"input\":[1,\"a\"]"),
         RecordHeaders.NONE)).message()).startsWith("input");
-    assertThat(((Decoded.Rejected) decode(line(EMBEDDINGS, "\"input\":[\"a\",[]]"),
+    assertThat(((Decoded.Rejected) decode(line(EMBEDDINGS, "\"input\":[\"a\",[1]]"),
         RecordHeaders.NONE)).message()).startsWith("input[1]");
+    assertThat(((Decoded.Rejected) decode(line(EMBEDDINGS, "\"dimensions\":2"),
+        RecordHeaders.NONE)).message()).startsWith("input is required");
   }
 }

@@ -1,5 +1,6 @@
 package io.kvw.testkit.sim;
 
+import io.kvw.proto.vllm.EmbedRequest;
 import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.SamplingParams;
 import java.util.List;
@@ -7,10 +8,11 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What each {@code Generate} call carried, in arrival order: the request id, the token ids
- * the model would see (tokenized input as sent, or text input tokenized as vLLM would) and the
- * sampling parameters. Tests assert the exact tokens and parameters reaching the model.
- * Bounded: the oldest calls are dropped past {@link #CAPACITY}, so benchmarks can run on.
+ * What each {@code Generate} and {@code Embed} call carried, in arrival order: the request
+ * id, the token ids the model would see (tokenized input as sent, or text input tokenized as
+ * vLLM would) and the sampling parameters (none for Embed). Tests assert the exact tokens and
+ * parameters reaching the model. Bounded: the oldest calls are dropped past
+ * {@link #CAPACITY}, so benchmarks can run on.
  */
 public final class SimCalls {
   static final int CAPACITY = 10_000;
@@ -20,6 +22,7 @@ public final class SimCalls {
    *
    * @param tokenized whether the client sent token ids (else text, tokenized by the server)
    * @param originalText the text sent along (tokenized input) or the text input itself
+   * @param params the sampling parameters; null for an {@code Embed} call
    */
   public record Call(String requestId, boolean tokenized, int[] inputIds, String originalText,
       SamplingParams params) {}
@@ -32,6 +35,17 @@ public final class SimCalls {
     calls.add(new Call(request.getRequestId(), request.hasTokenized(), inputIds.clone(),
         request.hasTokenized() ? request.getTokenized().getOriginalText() : request.getText(),
         request.getSamplingParams()));
+    bound();
+  }
+
+  void record(EmbedRequest request) {
+    calls.add(new Call(request.getRequestId(), request.hasTokenized(),
+        request.getTokenized().getInputIdsList().stream().mapToInt(Integer::intValue).toArray(),
+        request.getTokenized().getOriginalText(), null));
+    bound();
+  }
+
+  private void bound() {
     if (size.incrementAndGet() > CAPACITY && calls.poll() != null) {
       size.decrementAndGet();
     }

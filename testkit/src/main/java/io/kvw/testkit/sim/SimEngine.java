@@ -258,6 +258,19 @@ final class SimEngine implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs {@code task} once a prefill's time (ttft plus {@code extra}) has passed: an
+   * embedding, which is one forward pass and no decode. Embeddings take no sequence slot.
+   */
+  void afterPrefill(Duration extra, Runnable task) {
+    long delay = ttft.toNanos() + extra.toNanos();
+    if (delay <= 0) {
+      task.run();
+    } else {
+      timer.schedule(task, delay, TimeUnit.NANOSECONDS);
+    }
+  }
+
   /** Queues or starts a sequence. */
   void submit(Sequence s) {
     byId.put(s.id, s);

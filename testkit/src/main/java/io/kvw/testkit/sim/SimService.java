@@ -8,6 +8,8 @@ import io.kvw.proto.common.GetTokenizerChunk;
 import io.kvw.proto.common.GetTokenizerRequest;
 import io.kvw.proto.vllm.AbortRequest;
 import io.kvw.proto.vllm.AbortResponse;
+import io.kvw.proto.vllm.EmbedRequest;
+import io.kvw.proto.vllm.EmbedResponse;
 import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.GenerateResponse;
 import io.kvw.proto.vllm.GetLoadsRequest;
@@ -41,11 +43,19 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   private final SimStats stats;
   private final SimCalls calls;
   private final String samplingDefaultsJson;
+  /** The embedding model this simulator is, or null for a generation model. */
+  private final SimEmbeddings embeddings;
+  private final SimTokenizer.Archive tokenizerArchive;
   private final long startNanos = System.nanoTime();
 
   SimService(String modelName, Integer outputTokens, int maxContextLength, boolean loadReports,
       SimTokenizer tokenizer, SimEngine engine, Faults faults, SimStats stats, SimCalls calls,
-      String samplingDefaultsJson) {
+      String samplingDefaultsJson, SimEmbeddings embeddings) {
+    this.embeddings = embeddings;
+    // an embedding model's config.json (is_matryoshka) travels with its tokenizer, as in vLLM
+    this.tokenizerArchive = embeddings == null
+        ? new SimTokenizer.Archive(tokenizer.zip(), tokenizer.zipSha256())
+        : tokenizer.archiveWithConfig(embeddings.configJson());
     this.modelName = modelName;
     this.outputTokens = outputTokens;
     this.maxContextLength = maxContextLength;
@@ -62,10 +72,14 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
     stats.received.incrementAndGet();
     stats.requestLog.record(request.getRequestId());
-    Status.Code fault = faults.failureFor();
-    if (fault != null) {
+    if (failedByFault(out)) {
+      return;
+    }
+    if (embeddings != null) {
+      // a pooling model's engine refuses sampling (a ValueError: INVALID_ARGUMENT)
       stats.failed.incrementAndGet();
-      out.onError(Status.fromCode(fault).withDescription("injected fault").asRuntimeException());
+      out.onError(Status.INVALID_ARGUMENT.withDescription("Generate is not supported by the "
+          + "embedding model " + modelName + " (is_generation=false)").asRuntimeException());
       return;
     }
     // tokenized input is used as given; text is tokenized with the special tokens, as vLLM does
@@ -99,6 +113,60 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
         (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
         request.getStream(), faults.extraDelay(originalText(request)), faults.hangs(),
         details));
+  }
+
+  /** Fails the call with an injected fault, if one is due; says whether it did. */
+  private boolean failedByFault(StreamObserver<?> out) {
+    Status.Code fault = faults.failureFor();
+    if (fault == null) {
+      return false;
+    }
+    stats.failed.incrementAndGet();
+    out.onError(Status.fromCode(fault).withDescription("injected fault").asRuntimeException());
+    return true;
+  }
+
+  /**
+   * vLLM's servicer: tokenized input only (INVALID_ARGUMENT otherwise), one sequence, the
+   * pooled and normalised vector with its prompt token count and dimension. After a prefill's
+   * time, with the same faults as Generate; a generation model refuses it as INVALID_ARGUMENT.
+   */
+  @Override
+  public void embed(EmbedRequest request, StreamObserver<EmbedResponse> out) {
+    stats.received.incrementAndGet();
+    stats.requestLog.record(request.getRequestId());
+    if (failedByFault(out)) {
+      return;
+    }
+    String invalid = embeddings == null ? "Embed is not supported by the generation model "
+        + modelName + " (is_generation=true)"
+        : !request.hasTokenized() ? "EmbedRequest requires tokenized input"
+        : request.getTokenized().getInputIdsCount() > maxContextLength ? "This model's maximum "
+            + "context length is " + maxContextLength + " tokens. However, you requested "
+            + request.getTokenized().getInputIdsCount() + " tokens in the input for embedding "
+            + "generation. Please reduce the length of the input." : null;
+    if (invalid != null) {
+      stats.failed.incrementAndGet();
+      out.onError(Status.INVALID_ARGUMENT.withDescription(invalid).asRuntimeException());
+      return;
+    }
+    calls.record(request);
+    int[] ids = request.getTokenized().getInputIdsList().stream().mapToInt(Integer::intValue)
+        .toArray();
+    EmbedResponse.Builder response = EmbedResponse.newBuilder().setPromptTokens(ids.length)
+        .setEmbeddingDim(embeddings.dim());
+    for (float v : SimEmbeddings.vector(ids, embeddings.dim())) {
+      response.addEmbedding(v);
+    }
+    if (faults.hangs()) {
+      return; // never answers; the client's deadline or cancel ends the call
+    }
+    engine.afterPrefill(faults.extraDelay(request.getTokenized().getOriginalText()), () -> {
+      stats.promptTokens.addAndGet(ids.length);
+      stats.completed.incrementAndGet();
+      out.onNext(response.build());
+      out.onCompleted();
+    });
   }
 
   private static String originalText(GenerateRequest request) {
@@ -192,7 +260,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
   public void getModelInfo(GetModelInfoRequest request,
       StreamObserver<GetModelInfoResponse> out) {
     out.onNext(GetModelInfoResponse.newBuilder().setModelPath("simulator/" + modelName)
-        .setIsGeneration(true).setMaxContextLength(maxContextLength)
+        .setIsGeneration(embeddings == null).setMaxContextLength(maxContextLength)
         .setVocabSize(tokenizer.vocabSize()).setServedModelName(modelName)
         .setTokenizerPath("simulator/" + modelName).addEosTokenIds(tokenizer.eosTokenId())
         .setMaxReqInputLen(maxContextLength)
@@ -232,13 +300,13 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
 
   @Override
   public void getTokenizer(GetTokenizerRequest request, StreamObserver<GetTokenizerChunk> out) {
-    byte[] zip = tokenizer.zip();
+    byte[] zip = tokenizerArchive.bytes();
     for (int from = 0; from < zip.length; from += TOKENIZER_CHUNK_BYTES) {
       int to = Math.min(zip.length, from + TOKENIZER_CHUNK_BYTES);
       GetTokenizerChunk.Builder chunk = GetTokenizerChunk.newBuilder()
           .setData(ByteString.copyFrom(Arrays.copyOfRange(zip, from, to)));
       if (to == zip.length) {
-        chunk.setSha256(tokenizer.zipSha256()); // on the last chunk only, as vLLM does
+        chunk.setSha256(tokenizerArchive.sha256()); // on the last chunk only, as vLLM does
       }
       out.onNext(chunk.build());
     }

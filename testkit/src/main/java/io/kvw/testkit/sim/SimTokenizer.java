@@ -68,11 +68,9 @@ public final class SimTokenizer implements AutoCloseable {
           Map.of("addSpecialTokens", "false", "truncation", "false", "padding", "false",
               "maxLength", "1048576"));
       zip = zip(directory);
-      zipSha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(zip));
+      zipSha256 = sha256(zip);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 
@@ -117,6 +115,11 @@ public final class SimTokenizer implements AutoCloseable {
   }
 
   private static byte[] zip(Path dir) throws IOException {
+    return zip(dir, Map.of());
+  }
+
+  /** The tokenizer files plus {@code extra} (name to content), as GetTokenizer's archive. */
+  private static byte[] zip(Path dir, Map<String, byte[]> extra) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     try (ZipOutputStream out = new ZipOutputStream(bytes)) {
       for (String name : FILES) {
@@ -124,8 +127,37 @@ public final class SimTokenizer implements AutoCloseable {
         Files.copy(dir.resolve(name), out);
         out.closeEntry();
       }
+      for (Map.Entry<String, byte[]> e : extra.entrySet()) {
+        out.putNextEntry(new ZipEntry(e.getKey()));
+        out.write(e.getValue());
+        out.closeEntry();
+      }
     }
     return bytes.toByteArray();
+  }
+
+  /** A GetTokenizer archive and its SHA-256 (hex), as sent on the last chunk. */
+  record Archive(byte[] bytes, String sha256) {}
+
+  /**
+   * GetTokenizer's archive with the model's {@code config.json} beside the tokenizer files,
+   * as vLLM's servicer bundles it.
+   */
+  Archive archiveWithConfig(byte[] configJson) {
+    try {
+      byte[] z = zip(directory, Map.of("config.json", configJson));
+      return new Archive(z, sha256(z));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /**

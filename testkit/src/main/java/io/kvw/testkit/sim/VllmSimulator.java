@@ -29,6 +29,11 @@ import java.util.concurrent.TimeUnit;
  * ({@code default_sampling_params_json}), ends samples at stop token ids and stop strings
  * (reporting which matched), sends deterministic logprobs ({@link SimLogprobs}) when asked,
  * and records what every Generate call carried ({@link #calls()}).
+ *
+ * <p>With {@link Builder#embeddingDim} it is an embedding model instead: {@code Embed} takes
+ * tokenized input, one sequence per call, and answers after a prefill's time with a vector
+ * derived from the ids ({@link #expectedEmbedding}); Embed calls are faulted, logged and
+ * recorded like Generate calls.
  */
 public final class VllmSimulator implements AutoCloseable {
   /**
@@ -54,7 +59,8 @@ public final class VllmSimulator implements AutoCloseable {
     this.tokenizer = new SimTokenizer(b.tokenizer);
     this.engine = new SimEngine(b.ttft, b.tpot, b.streamInterval, b.maxNumSeqs, stats);
     this.service = new SimService(b.modelName, b.outputTokens, b.maxContextLength,
-        b.loadReports, tokenizer, engine, faults, stats, calls, b.samplingDefaultsJson);
+        b.loadReports, tokenizer, engine, faults, stats, calls, b.samplingDefaultsJson,
+        b.embeddingDim == null ? null : new SimEmbeddings(b.embeddingDim, b.matryoshka));
     this.port = b.port;
   }
 
@@ -74,6 +80,8 @@ public final class VllmSimulator implements AutoCloseable {
     private boolean loadReports = true;
     private SimTokenizer.Variant tokenizer = SimTokenizer.Variant.CHATML;
     private String samplingDefaultsJson = DEFAULT_SAMPLING_PARAMS_JSON;
+    private Integer embeddingDim;
+    private boolean matryoshka;
     private int port;
     private String host = "127.0.0.1";
     private java.io.File tlsCertChain;
@@ -141,6 +149,26 @@ public final class VllmSimulator implements AutoCloseable {
      */
     public Builder samplingDefaultsJson(String json) {
       this.samplingDefaultsJson = json;
+      return this;
+    }
+
+    /**
+     * Makes the simulator an embedding model with {@code dim} dimensions: GetModelInfo
+     * reports {@code is_generation=false}, {@code Embed} answers with
+     * {@link VllmSimulator#expectedEmbedding}, and {@code Generate} is refused. Null (default):
+     * a generation model, which refuses {@code Embed}.
+     */
+    public Builder embeddingDim(Integer dim) {
+      this.embeddingDim = dim;
+      return this;
+    }
+
+    /**
+     * Whether the embedding model's {@code config.json} (served with the tokenizer) says
+     * {@code "is_matryoshka": true}, so clients may ask for fewer dimensions. Default false.
+     */
+    public Builder matryoshka(boolean matryoshka) {
+      this.matryoshka = matryoshka;
       return this;
     }
 
@@ -286,6 +314,14 @@ public final class VllmSimulator implements AutoCloseable {
     int[] ids = t.encode(prompt);
     int natural = outputTokens != null ? outputTokens : ids.length;
     return t.decode(SimService.sample(ids, Math.min(natural, maxTokens), index));
+  }
+
+  /**
+   * The vector an embedding-model simulator of {@code dim} dimensions answers {@code Embed}
+   * with for these token ids: Gaussian values seeded by the ids, L2-normalised.
+   */
+  public static float[] expectedEmbedding(int[] ids, int dim) {
+    return SimEmbeddings.vector(ids, dim);
   }
 
   /** The tokenizer the simulator uses, for tests that need token counts. */

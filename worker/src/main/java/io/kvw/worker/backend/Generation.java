@@ -13,7 +13,7 @@ import java.util.List;
  * @param promptLogprobs the prompt's log probabilities when asked for, else null
  */
 public record Generation(List<Output> outputs, Usage usage, long ttftMs, long backendMs,
-    List<TokenLogprob> promptLogprobs) {
+    List<TokenLogprob> promptLogprobs) implements BackendAnswer {
 
   /** A generation without prompt logprobs. */
   public Generation(List<Output> outputs, Usage usage, long ttftMs, long backendMs) {

@@ -19,6 +19,17 @@ public interface InferenceBackend extends AutoCloseable {
    */
   CompletableFuture<Generation> generate(GenerationCall call);
 
+  /**
+   * Embeds every input of an embedding request. The future completes with one embedding per
+   * input, in input order, or exceptionally with a {@link BackendException} as
+   * {@link #generate} does; cancelling it cancels the calls still running. A backend without
+   * embedding models refuses.
+   */
+  default CompletableFuture<Embeddings> embed(EmbeddingCall call) {
+    return CompletableFuture.failedFuture(new BackendException(BackendException.Kind.REJECTED,
+        "UNSUPPORTED", "this backend serves no embedding model", null));
+  }
+
   /** Asks the server whether it can take work (vLLM's {@code HealthCheck}). */
   CompletableFuture<Boolean> healthy();
 

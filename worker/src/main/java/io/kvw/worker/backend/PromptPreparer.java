@@ -12,6 +12,10 @@ public interface PromptPreparer {
 
   /** Passes plain prompts through as text, untokenized; refuses chats (no template). */
   PromptPreparer TEXT_ONLY = request -> {
+    if (request.isEmbedding()) {
+      throw new InvalidPromptException("this backend serves no embedding model; send a prompt "
+          + "instead of input");
+    }
     if (request.prompt() == null) {
       throw new InvalidPromptException("this backend cannot render chat messages; send a "
           + "prompt instead");

@@ -109,8 +109,11 @@ public final class VllmBackendFactory implements BackendFactory {
       TokenDecoder decoder = tokenizer(config, first);
       Optional<ChatTemplate> template = ChatTemplate.load(decoder.directory());
       SamplingDefaults defaults = samplingDefaults(config, info);
-      log.info("connected to vLLM at {} ({} channels): model {}, max context {}, chat "
-          + "template {}", targets, channels.size(), model, info.getMaxContextLength(),
+      EmbeddingModel embeddingModel = embeddingModel(info, model, decoder.directory());
+      log.info("connected to vLLM at {} ({} channels): model {}, {}, max context {}, chat "
+          + "template {}", targets, channels.size(), model, embeddingModel == null
+              ? "a generation model (embedding requests are refused)"
+              : embeddingModel.describe(), info.getMaxContextLength(),
           template.map(c -> "from " + c.origin() + ", content format "
               + c.contentFormat().name().toLowerCase(Locale.ROOT))
               .orElse("none (chat requests are refused)"));
@@ -121,7 +124,7 @@ public final class VllmBackendFactory implements BackendFactory {
         log.info("resolving {} again every {} ms", resolver, every.toMillis());
       }
       return new VllmGrpcBackend(pool, model, decoder, new PromptEncoder(decoder, template,
-          info.getMaxContextLength()), defaults);
+          info.getMaxContextLength(), embeddingModel), defaults);
     } catch (RuntimeException | IOException e) {
       channels.forEach(ManagedChannel::shutdownNow);
       if (e instanceof RuntimeException re && (e instanceof StartupException
@@ -130,6 +133,17 @@ public final class VllmBackendFactory implements BackendFactory {
       }
       throw new StartupException("vLLM at " + configured + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The embedding model GetModelInfo reports ({@code is_generation=false}), with what its
+   * {@code config.json} beside the tokenizer says of Matryoshka dimensions; null for a
+   * generation model.
+   */
+  private static EmbeddingModel embeddingModel(GetModelInfoResponse info, String model,
+      Path tokenizerDirectory) throws IOException {
+    return info.getIsGeneration() ? null
+        : EmbeddingModel.fromConfig(model, tokenizerDirectory);
   }
 
   /** {@code HOST:PORT} of a {@code dns:///} target, or null for a fixed list. */

@@ -9,8 +9,12 @@ import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceRequest;
 import io.kvw.common.InferenceResult;
 import io.kvw.common.Timing;
+import io.kvw.common.Usage;
 import io.kvw.worker.admission.Admission;
+import io.kvw.worker.backend.BackendAnswer;
 import io.kvw.worker.backend.BackendException;
+import io.kvw.worker.backend.EmbeddingCall;
+import io.kvw.worker.backend.Embeddings;
 import io.kvw.worker.backend.Generation;
 import io.kvw.worker.backend.GenerationCall;
 import io.kvw.worker.backend.InferenceBackend;
@@ -54,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * A record holds its permit while it backs off, so the limit bounds work in progress.
  * Before every call the request's deadline is checked (past it: {@code expired}, never sent)
  * and the call's gRPC deadline is the smaller of the timeout and the time left.
+ *
+ * <p>Embedding requests take the same path: one permit per request, whose attempt is the
+ * backend's embedding of every input (one {@code Embed} call each, in flight together); a
+ * failed attempt is retried as a whole, under the same policies.
  */
 public final class Dispatcher {
   private static final Logger log = LoggerFactory.getLogger(Dispatcher.class);
@@ -66,7 +74,7 @@ public final class Dispatcher {
   private final Admission admission;
   private final WorkerMetrics metrics;
   private final Clock clock;
-  private final FailsafeExecutor<Generation> policies;
+  private final FailsafeExecutor<BackendAnswer> policies;
   private final Map<RecordHandle, Job> running = new ConcurrentHashMap<>();
   private final AtomicLong callSequence = new AtomicLong();
   /**
@@ -85,7 +93,7 @@ public final class Dispatcher {
     volatile int attempts;
     volatile long firstCallNanos;
     volatile String backendRequestId;
-    volatile CompletableFuture<Generation> currentCall;
+    volatile CompletableFuture<? extends BackendAnswer> currentCall;
 
     Job(Admission.Admitted admitted) {
       this.admitted = admitted;
@@ -116,13 +124,13 @@ public final class Dispatcher {
     this.admission = admission;
     this.metrics = metrics;
     this.clock = clock;
-    RetryPolicy<Generation> outageRetry = backoff(RetryPolicy.<Generation>builder()
+    RetryPolicy<BackendAnswer> outageRetry = backoff(RetryPolicy.<BackendAnswer>builder()
         .handleIf(e -> kindOf(e) == BackendException.Kind.UNAVAILABLE)
         .abortOn(Stop.class)
         .withMaxRetries(-1), Duration.ofMillis(200), Duration.ofSeconds(5))
         .onRetry(e -> metrics.outageRetry())
         .build();
-    RetryPolicy<Generation> transientErrors = backoff(RetryPolicy.<Generation>builder()
+    RetryPolicy<BackendAnswer> transientErrors = backoff(RetryPolicy.<BackendAnswer>builder()
         .handleIf(e -> kindOf(e) == BackendException.Kind.TRANSIENT)
         .abortOn(Stop.class)
         .withMaxAttempts(retry.maxAttempts()), retry.backoff(), retry.maxBackoff())
@@ -131,7 +139,7 @@ public final class Dispatcher {
     this.policies = Failsafe.with(outageRetry, transientErrors).with(scheduler);
   }
 
-  private static RetryPolicyBuilder<Generation> backoff(RetryPolicyBuilder<Generation> b,
+  private static RetryPolicyBuilder<BackendAnswer> backoff(RetryPolicyBuilder<BackendAnswer> b,
       Duration first, Duration max) {
     if (first.isZero()) {
       return b;
@@ -153,14 +161,14 @@ public final class Dispatcher {
       return;
     }
     running.put(ticket, job);
-    policies.getStageAsync(ctx -> attempt(job)).whenComplete((generation, failure) -> {
+    policies.getStageAsync(ctx -> attempt(job)).whenComplete((answer, failure) -> {
       running.remove(ticket);
       limiter.release();
-      finish(job, generation, failure);
+      finish(job, answer, failure);
     });
   }
 
-  private CompletableFuture<Generation> attempt(Job job) {
+  private CompletableFuture<BackendAnswer> attempt(Job job) {
     PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
     if (polled.handle().isAbandoned()) {
@@ -184,21 +192,22 @@ public final class Dispatcher {
     job.attempts++;
     job.backendRequestId = request.id() + "#" + callPrefix + "-"
         + callSequence.incrementAndGet();
-    GenerationCall call = new GenerationCall(job.backendRequestId, request, timeout,
-        request.stream() ? partial -> partials.accept(polled, request, partial) : null,
-        job.admitted.prompt());
     long callStart = System.nanoTime();
     RecordTrace.Call traced = polled.trace().startCall(job.backendRequestId);
-    CompletableFuture<Generation> f;
+    CompletableFuture<? extends BackendAnswer> f;
     try (Scope current = traced.context().makeCurrent()) { // the gRPC metadata carries it
-      f = backend.generate(call);
+      f = call(job, timeout);
     }
-    job.currentCall = f;
-    return f.whenComplete((g, e) -> {
+    job.currentCall = f; // the backend's own future: its cancel reaches the calls
+    return f.<BackendAnswer>thenApply(answer -> answer).whenComplete((answer, e) -> {
       if (e == null) {
         outage.end();
-        metrics.generation(admission.modelOf(request), request.metadata(), g,
-            request.params().samples());
+        String model = admission.modelOf(request);
+        if (answer instanceof Generation g) {
+          metrics.generation(model, request.metadata(), g, request.params().samples());
+        } else if (answer instanceof Embeddings em) {
+          metrics.embedding(model, request.metadata(), em);
+        }
       } else if (kindOf(e) == BackendException.Kind.UNAVAILABLE) {
         outage.reportUnavailable(callStart);
       }
@@ -211,14 +220,27 @@ public final class Dispatcher {
     });
   }
 
-  private void finish(Job job, Generation generation, Throwable failure) {
+  /** Starts the backend call of one attempt: a generation, or the embedding of every input. */
+  private CompletableFuture<? extends BackendAnswer> call(Job job, Duration timeout) {
+    PolledRecord polled = job.admitted.polled();
+    InferenceRequest request = job.admitted.request();
+    if (request.isEmbedding()) {
+      return backend.embed(new EmbeddingCall(job.backendRequestId, request, timeout,
+          job.admitted.prompt()));
+    }
+    return backend.generate(new GenerationCall(job.backendRequestId, request, timeout,
+        request.stream() ? partial -> partials.accept(polled, request, partial) : null,
+        job.admitted.prompt()));
+  }
+
+  private void finish(Job job, BackendAnswer answer, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
     try (RecordLog scope = RecordLog.open(polled, job.admitted.request().id())) {
-      finishLogged(job, generation, failure);
+      finishLogged(job, answer, failure);
     }
   }
 
-  private void finishLogged(Job job, Generation generation, Throwable failure) {
+  private void finishLogged(Job job, BackendAnswer answer, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
     if (polled.handle().isAbandoned()) {
@@ -230,8 +252,18 @@ public final class Dispatcher {
     String model = admission.modelOf(request);
     if (failure == null) {
       long now = System.nanoTime();
-      Timing timing = new Timing(millis(job.firstCallNanos - polled.polledAtNanos()),
-          generation.ttftMs(), generation.backendMs(), millis(now - polled.polledAtNanos()));
+      long queueMs = millis(job.firstCallNanos - polled.polledAtNanos());
+      long totalMs = millis(now - polled.polledAtNanos());
+      if (answer instanceof Embeddings e) {
+        // an embedding has no first token: ttft_ms is -1, as for any unknown ttft
+        publisher.publish(polled, InferenceResult.embedded(request.id(), model,
+            e.embeddings(), new Usage(e.promptTokens(), 0, 0),
+            new Timing(queueMs, -1, e.backendMs(), totalMs), job.attempts, request.metadata(),
+            polled.source()), request.openAi());
+        return;
+      }
+      Generation generation = (Generation) answer;
+      Timing timing = new Timing(queueMs, generation.ttftMs(), generation.backendMs(), totalMs);
       publisher.publish(polled, InferenceResult.success(request.id(), model,
           generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
           polled.source(), generation.promptLogprobs()), request.openAi());
@@ -283,7 +315,7 @@ public final class Dispatcher {
       if (job == null) {
         continue;
       }
-      CompletableFuture<Generation> call = job.currentCall;
+      CompletableFuture<? extends BackendAnswer> call = job.currentCall;
       if (call != null && call.cancel(true) && job.backendRequestId != null) {
         ids.add(job.backendRequestId);
       }

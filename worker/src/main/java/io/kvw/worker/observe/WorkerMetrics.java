@@ -2,6 +2,7 @@ package io.kvw.worker.observe;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvw.common.InferenceResult;
+import io.kvw.worker.backend.Embeddings;
 import io.kvw.worker.backend.Generation;
 import io.kvw.worker.intake.PolledRecord;
 import io.micrometer.core.instrument.Counter;
@@ -139,6 +140,11 @@ public final class WorkerMetrics {
           - generation.ttftMs()));
       m.tpot.record(decodeNanos / (perSample - 1), TimeUnit.NANOSECONDS);
     }
+  }
+
+  /** A finished embedding: its prompt tokens (tokens in); it generates none. */
+  public void embedding(String model, JsonNode metadata, Embeddings embeddings) {
+    perRequest(model, metadata).promptTokens.increment(embeddings.promptTokens());
   }
 
   private PerRequest perRequest(String model, JsonNode metadata) {

@@ -10,6 +10,10 @@ import io.kvw.worker.backend.Prompt;
 import io.kvw.worker.backend.PromptPreparer;
 import io.kvw.worker.backend.tokenizer.PromptEncoder;
 import io.kvw.proto.vllm.AbortRequest;
+import io.kvw.proto.vllm.EmbedRequest;
+import io.kvw.common.Embedding;
+import io.kvw.worker.backend.EmbeddingCall;
+import io.kvw.worker.backend.Embeddings;
 import io.kvw.proto.vllm.GenerateRequest;
 import io.kvw.proto.vllm.GetLoadsRequest;
 import io.kvw.proto.vllm.GetLoadsResponse;
@@ -175,6 +179,80 @@ public final class VllmGrpcBackend implements InferenceBackend {
       }
     });
     return result; // the caller's cancel must reach the observer, so not a derived future
+  }
+
+  /**
+   * Sends one {@code Embed} call per input (the RPC takes one tokenized sequence), all in
+   * flight together, each to the next target with a closed circuit, and answers with the
+   * embeddings in input order once every call has. The first failure fails the whole attempt
+   * and cancels the calls still running: the dispatcher retries a request as a whole.
+   */
+  @Override
+  public CompletableFuture<Embeddings> embed(EmbeddingCall call) {
+    List<Prompt> inputs;
+    try {
+      Prompt prompt = call.prompt() != null && call.prompt().inputs() != null ? call.prompt()
+          : prompts.prepare(call.request());
+      inputs = prompt.inputs();
+    } catch (PromptPreparer.InvalidPromptException e) {
+      return CompletableFuture.failedFuture(new BackendException(
+          BackendException.Kind.REJECTED, "INVALID_PROMPT", e.getMessage(), null));
+    }
+    Integer dimensions = call.request().embedding().dimensions();
+    long start = System.nanoTime();
+    Embedding[] done = new Embedding[inputs.size()];
+    AtomicInteger left = new AtomicInteger(inputs.size());
+    CompletableFuture<Embeddings> all = new CompletableFuture<>();
+    List<CompletableFuture<Embedding>> calls =
+        new java.util.concurrent.CopyOnWriteArrayList<>();
+    // when one call fails, or the caller cancels, the others are no longer wanted
+    all.whenComplete((r, e) -> {
+      if (e != null) {
+        calls.forEach(c -> c.cancel(true));
+      }
+    });
+    for (int i = 0; i < inputs.size() && !all.isDone(); i++) {
+      TargetPool.Target target = targets.acquire();
+      if (target == null) {
+        all.completeExceptionally(new BackendException(BackendException.Kind.UNAVAILABLE,
+            "CIRCUIT_OPEN", "every vLLM target's circuit is open", null));
+        break;
+      }
+      Prompt input = inputs.get(i);
+      TokenizedInput.Builder tokens = TokenizedInput.newBuilder()
+          .setOriginalText(input.text());
+      for (int id : input.ids()) {
+        tokens.addInputIds(id);
+      }
+      EmbedObserver observer = new EmbedObserver(i, inputs.size(), dimensions);
+      CompletableFuture<Embedding> one = observer.result();
+      calls.add(one);
+      one.whenComplete((e, failure) -> {
+        if (failure instanceof BackendException be
+            && be.kind() == BackendException.Kind.UNAVAILABLE) {
+          target.breaker.recordFailure();
+        } else {
+          target.breaker.recordSuccess();
+        }
+        if (failure != null) {
+          all.completeExceptionally(failure);
+        } else {
+          done[e.index()] = e;
+          if (left.decrementAndGet() == 0) {
+            all.complete(new Embeddings(List.of(done),
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)));
+          }
+        }
+      });
+      target.stub().withDeadlineAfter(Math.max(1, call.timeout().toMillis()),
+          TimeUnit.MILLISECONDS).embed(EmbedRequest.newBuilder()
+              .setRequestId(call.backendRequestId() + "-" + i).setTokenized(tokens).build(),
+          observer);
+    }
+    if (all.isCompletedExceptionally()) {
+      calls.forEach(c -> c.cancel(true)); // calls started while the failure was handled
+    }
+    return all;
   }
 
   /** Round-robin over every target, open circuit or not: probes must reach dead ones too. */
