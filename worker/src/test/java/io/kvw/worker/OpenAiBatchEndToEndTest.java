@@ -24,14 +24,16 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * An OpenAI Batch input file pushed through Kafka with {@code submit}: chat and completions
- * lines, routed by their model to the model's requests topic, answered by a worker on the
- * simulator; the output file holds one OpenAI Batch output line per input line, in input
+ * An OpenAI Batch input file pushed through Kafka with {@code submit}: chat, completions and
+ * embeddings lines, routed by their model to the model's requests topic, answered by one
+ * worker on a generation-model simulator and one on an embedding-model simulator; the output
+ * file holds one OpenAI Batch output line per input line, in input
  * order, each valid against OpenAI's published schemas.
  */
 class OpenAiBatchEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private VllmSimulator vllm;
+  private VllmSimulator embedder;
 
   @TempDir
   Path dir;
@@ -41,17 +43,36 @@ class OpenAiBatchEndToEndTest {
     if (vllm != null) {
       vllm.close();
     }
+    if (embedder != null) {
+      embedder.close();
+    }
   }
 
-  /** Line {@code i} of the input: chat or completions, a few asking for what is refused. */
+  private static final int DIM = 16;
+
+  /**
+   * Line {@code i} of the input: embeddings every fifth line (for the embedding model), else
+   * chat or completions (for the generation model); every hundredth asks for what is refused.
+   */
   private static ObjectNode line(int i) {
     ObjectNode line = JSON.createObjectNode();
     line.put("custom_id", "req-" + i);
     line.put("method", "POST");
     ObjectNode body = JSON.createObjectNode();
-    body.put("model", "sim-model");
-    if (i % 2 == 0) {
+    if (i % 5 == 4) {
+      line.put("url", "/v1/embeddings");
+      body.put("model", "sim-embed");
+      if (i % 3 == 0) {
+        body.putArray("input").add("first text " + i).add("second text " + i);
+      } else {
+        body.put("input", "text number " + i);
+      }
+      if (i % 10 == 9) {
+        body.put("encoding_format", "base64");
+      }
+    } else if (i % 2 == 0) {
       line.put("url", "/v1/chat/completions");
+      body.put("model", "sim-model");
       body.putArray("messages").addObject().put("role", "user").put("content",
           "question number " + i);
       body.put("max_completion_tokens", 8);
@@ -61,13 +82,14 @@ class OpenAiBatchEndToEndTest {
       }
     } else {
       line.put("url", "/v1/completions");
+      body.put("model", "sim-model");
       body.put("prompt", "prompt number " + i);
       body.put("max_tokens", 8);
       if (i % 10 == 1) {
         body.put("logprobs", 1);
       }
     }
-    if (i % 7 == 0) {
+    if (i % 7 == 0 && i % 5 != 4) {
       body.put("n", 2);
       body.put("seed", i);
     }
@@ -78,13 +100,29 @@ class OpenAiBatchEndToEndTest {
     return line;
   }
 
+  /** The texts an embeddings line asks for, in input order. */
+  private static List<String> texts(JsonNode body) {
+    List<String> out = new ArrayList<>();
+    JsonNode input = body.get("input");
+    if (input.isTextual()) {
+      out.add(input.textValue());
+    } else {
+      input.forEach(t -> out.add(t.textValue()));
+    }
+    return out;
+  }
+
   @Test
   void aThousandLineBatchFileComesBackAsOpenAiBatchOutputInInputOrder() throws Exception {
     PipelineHarness h = PipelineHarness.create("openai-batch", 3);
     String unrouted = h.requests + ".unrouted";
     PipelineHarness.kafka().createTopic(unrouted, 1);
+    String embedRequests = h.requests + ".embed";
+    PipelineHarness.kafka().createTopic(embedRequests, 2);
     vllm = VllmSimulator.builder().modelName("sim-model").timeToFirstToken(Duration.ofMillis(5))
         .timePerOutputToken(Duration.ZERO).maxNumSeqs(256).build().start();
+    embedder = VllmSimulator.builder().modelName("sim-embed").embeddingDim(DIM)
+        .timeToFirstToken(Duration.ofMillis(2)).maxNumSeqs(256).build().start();
     int n = 1000;
     List<String> lines = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -98,13 +136,17 @@ class OpenAiBatchEndToEndTest {
     Files.writeString(config, String.join("\n",
         "kafka.bootstrap.servers=" + PipelineHarness.kafka().bootstrapServers(),
         "topics.requests=" + unrouted,
-        "topics.requests.by-model=other-model=nowhere,sim-model=" + h.requests,
+        "topics.requests.by-model=sim-embed=" + embedRequests + ",sim-model=" + h.requests,
         "topics.results=" + h.results, ""));
 
     int exit;
     String log;
+    // one worker deployment per model: each reads its own requests topic, results are shared
     try (Worker worker = Worker.start(h.config(vllm.target(), Map.of()),
-        new VllmBackendFactory())) {
+            new VllmBackendFactory());
+        Worker embedding = Worker.start(h.config(embedder.target(), Map.of(
+            "topics.requests", embedRequests, "kafka.group.id", h.group + "-embed")),
+            new VllmBackendFactory())) {
       ByteArrayOutputStream stderr = new ByteArrayOutputStream();
       PrintStream oldErr = System.err;
       try {
@@ -137,6 +179,23 @@ class OpenAiBatchEndToEndTest {
       }
       assertThat(response.get("status_code").intValue()).as(out.get(i)).isEqualTo(200);
       JsonNode body = response.get("body");
+      if (url.equals("/v1/embeddings")) {
+        assertThat(body.get("model").textValue()).isEqualTo("sim-embed");
+        List<String> texts = texts(in.get("body"));
+        assertThat(body.get("data")).hasSize(texts.size());
+        int tokens = 0;
+        for (int k = 0; k < texts.size(); k++) {
+          int[] ids = embedder.tokenizer().encode(texts.get(k), true);
+          tokens += ids.length;
+          JsonNode item = body.get("data").get(k);
+          assertThat(item.get("index").intValue()).isEqualTo(k);
+          assertThat(vector(item.get("embedding"))).as("line %d input %d", i, k)
+              .containsExactly(VllmSimulator.expectedEmbedding(ids, DIM));
+        }
+        assertThat(item0IsBase64(body)).isEqualTo(i % 10 == 9);
+        assertThat(body.at("/usage/prompt_tokens").intValue()).isEqualTo(tokens);
+        continue;
+      }
       assertThat(body.get("model").textValue()).isEqualTo("sim-model");
       assertThat(body.get("choices")).hasSize(i % 7 == 0 ? 2 : 1);
       JsonNode usage = body.get("usage");
@@ -160,5 +219,27 @@ class OpenAiBatchEndToEndTest {
         }
       }
     }
+  }
+
+  private static boolean item0IsBase64(JsonNode body) {
+    return body.at("/data/0/embedding").isTextual();
+  }
+
+  /** An embedding as floats, or decoded from OpenAI's base64 (little-endian float32). */
+  private static float[] vector(JsonNode embedding) {
+    if (embedding.isTextual()) {
+      java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.util.Base64.getDecoder().decode(
+          embedding.textValue())).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      float[] v = new float[b.remaining() / 4];
+      for (int k = 0; k < v.length; k++) {
+        v[k] = b.getFloat();
+      }
+      return v;
+    }
+    float[] v = new float[embedding.size()];
+    for (int k = 0; k < v.length; k++) {
+      v[k] = embedding.get(k).floatValue();
+    }
+    return v;
   }
 }
