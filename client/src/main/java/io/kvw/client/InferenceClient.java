@@ -123,7 +123,8 @@ public final class InferenceClient implements AutoCloseable {
     InferenceRequest r = request.id() != null ? request : new InferenceRequest(
         "client-" + UUID.randomUUID(), request.model(), request.prompt(), request.messages(),
         request.params(), request.deadline(), request.stream(), request.metadata());
-    return send(r.id(), key, requestWriter.encode(r)).thenApply(resultCodec::decode);
+    return send(requestsTopic, r.id(), key, requestWriter.encode(r))
+        .thenApply(resultCodec::decode);
   }
 
   /**
@@ -134,12 +135,21 @@ public final class InferenceClient implements AutoCloseable {
    * @throws IllegalArgumentException when the value carries neither
    */
   public CompletableFuture<byte[]> send(byte[] key, byte[] value) {
+    return send(requestsTopic, key, value);
+  }
+
+  /**
+   * As {@link #send(byte[], byte[])}, to the requests topic {@code topic} (e.g. the topic of
+   * the worker deployment serving the request's model); the result comes on the shared
+   * results topic.
+   */
+  public CompletableFuture<byte[]> send(String topic, byte[] key, byte[] value) {
     String id = CorrelationId.of(value);
     if (id == null) {
       throw new IllegalArgumentException("the request has no custom_id or id to correlate "
           + "its result by");
     }
-    return send(id, key, value);
+    return send(topic, id, key, value);
   }
 
   /** Requests sent and not yet answered, failed or timed out. */
@@ -147,7 +157,7 @@ public final class InferenceClient implements AutoCloseable {
     return pending.size();
   }
 
-  private CompletableFuture<byte[]> send(String id, byte[] key, byte[] value) {
+  private CompletableFuture<byte[]> send(String topic, String id, byte[] key, byte[] value) {
     if (closed) {
       return CompletableFuture.failedFuture(new IllegalStateException("the client is closed"));
     }
@@ -171,7 +181,7 @@ public final class InferenceClient implements AutoCloseable {
     future.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
     byte[] recordKey = key != null ? key : id.getBytes(StandardCharsets.UTF_8);
     try {
-      producer.send(new ProducerRecord<>(requestsTopic, recordKey, value), (md, e) -> {
+      producer.send(new ProducerRecord<>(topic, recordKey, value), (md, e) -> {
         if (e != null) {
           future.completeExceptionally(e);
         }

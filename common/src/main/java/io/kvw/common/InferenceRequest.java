@@ -1,6 +1,7 @@
 package io.kvw.common;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kvw.common.openai.OpenAiCall;
 import java.time.Instant;
 import java.util.List;
 
@@ -20,6 +21,8 @@ import java.util.List;
  * @param chat what the chat template gets besides {@code messages}; never null
  *     ({@link ChatOptions#NONE} for a plain prompt)
  * @param embedding what to embed, for an embedding model; null for a generation request
+ * @param openAi the OpenAI call this request came as (its result is written in OpenAI's
+ *     shape), or null for CONTRACT.md's request
  */
 public record InferenceRequest(
     String id,
@@ -31,7 +34,22 @@ public record InferenceRequest(
     boolean stream,
     JsonNode metadata,
     ChatOptions chat,
-    EmbeddingRequest embedding) {
+    EmbeddingRequest embedding,
+    OpenAiCall openAi) {
+
+  /** A request in CONTRACT.md's shape. */
+  public InferenceRequest(String id, String model, String prompt, List<ChatMessage> messages,
+      SamplingParams params, Instant deadline, boolean stream, JsonNode metadata,
+      ChatOptions chat, EmbeddingRequest embedding) {
+    this(id, model, prompt, messages, params, deadline, stream, metadata, chat, embedding,
+        null);
+  }
+
+  /** This request, answered in the shape of the OpenAI call {@code call}. */
+  public InferenceRequest withOpenAi(OpenAiCall call) {
+    return new InferenceRequest(id, model, prompt, messages, params, deadline, stream, metadata,
+        chat, embedding, call);
+  }
 
   /** A generation request. */
   public InferenceRequest(String id, String model, String prompt, List<ChatMessage> messages,

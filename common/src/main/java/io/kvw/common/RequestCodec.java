@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
+import io.kvw.common.openai.OpenAiRequests;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -39,6 +40,7 @@ public final class RequestCodec {
   private final ObjectReader reader;
   private final ParamsDecoder paramsDecoder;
   private final EmbeddingDecoder embeddingDecoder;
+  private final OpenAiRequests openAi;
 
   public RequestCodec(RequestLimits limits) {
     this.limits = limits;
@@ -57,6 +59,7 @@ public final class RequestCodec {
     this.reader = mapper.reader();
     this.paramsDecoder = new ParamsDecoder(limits);
     this.embeddingDecoder = new EmbeddingDecoder(limits);
+    this.openAi = new OpenAiRequests(this);
   }
 
   /** A field broke a rule; carries the message for the error result. */
@@ -72,6 +75,18 @@ public final class RequestCodec {
    * @param recordTimestampMs the record's timestamp, the base of {@code ttl_ms}
    */
   public Decoded decode(byte[] value, RecordSource source, long recordTimestampMs) {
+    return decode(value, RecordHeaders.NONE, source, recordTimestampMs);
+  }
+
+  /**
+   * Decodes one record value with its headers: a record that is an OpenAI Batch line, or
+   * whose {@link OpenAiRequests#API_HEADER} header names an OpenAI endpoint, is read as an
+   * OpenAI request ({@link OpenAiRequests}); any other as CONTRACT.md's request.
+   *
+   * @param recordTimestampMs the record's timestamp, the base of {@code ttl_ms}
+   */
+  public Decoded decode(byte[] value, RecordHeaders headers, RecordSource source,
+      long recordTimestampMs) {
     String defaultId = source.defaultRequestId();
     if (value == null) {
       return new Decoded.Rejected(defaultId, null, "the record has no value (null)");
@@ -104,6 +119,18 @@ public final class RequestCodec {
     if (root == null || root.isMissingNode()) {
       return new Decoded.Rejected(defaultId, null, "the record value is blank");
     }
+    String api = headers.lastValue(OpenAiRequests.API_HEADER);
+    if (api != null || OpenAiRequests.isBatchLine(root)) {
+      return openAi.decode(root, api, defaultId, recordTimestampMs);
+    }
+    return decodeTree(root, defaultId, recordTimestampMs);
+  }
+
+  /**
+   * Decodes a request already parsed from JSON (CONTRACT.md's shape; the OpenAI reader
+   * translates into it).
+   */
+  public Decoded decodeTree(JsonNode root, String defaultId, long recordTimestampMs) {
     if (!root.isObject()) {
       return new Decoded.Rejected(defaultId, null, "the record must be a JSON object, got "
           + kind(root));
@@ -417,11 +444,12 @@ public final class RequestCodec {
   }
 
   /** A JSON null counts as absent. */
-  static JsonNode present(JsonNode n) {
+  public static JsonNode present(JsonNode n) {
     return n == null || n.isNull() ? null : n;
   }
 
-  static String kind(JsonNode n) {
+  /** How a JSON value is named in error messages ("a string", "an array"...). */
+  public static String kind(JsonNode n) {
     return switch (n.getNodeType()) {
       case ARRAY -> "an array";
       case OBJECT -> "an object";
@@ -434,7 +462,7 @@ public final class RequestCodec {
   }
 
   /** Numbers and booleans are shown; strings only by their kind (they may be user text). */
-  static String describe(JsonNode v) {
+  public static String describe(JsonNode v) {
     return v.isNumber() || v.isBoolean() ? v.toString() : kind(v);
   }
 

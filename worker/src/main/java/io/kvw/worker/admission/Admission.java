@@ -4,12 +4,16 @@ import io.kvw.common.Decoded;
 import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceRequest;
 import io.kvw.common.RequestCodec;
+import io.kvw.common.openai.OpenAiCall;
 import io.kvw.worker.backend.Prompt;
 import io.kvw.worker.backend.PromptPreparer;
 import io.kvw.worker.intake.PolledRecord;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,10 +42,19 @@ public final class Admission {
     }
   }
 
-  /** A record that ends here with an error result and a DLQ record. */
+  /**
+   * A record that ends here with an error result and a DLQ record; {@code openAi} is the
+   * OpenAI call it was read as (its error result is written in OpenAI's shape), or null.
+   */
   public record Refused(PolledRecord polled, String requestId, String model,
-      com.fasterxml.jackson.databind.JsonNode metadata, ErrorType type, String message)
-      implements Verdict {}
+      com.fasterxml.jackson.databind.JsonNode metadata, ErrorType type, String message,
+      OpenAiCall openAi) implements Verdict {
+
+    public Refused(PolledRecord polled, String requestId, String model,
+        com.fasterxml.jackson.databind.JsonNode metadata, ErrorType type, String message) {
+      this(polled, requestId, model, metadata, type, message, null);
+    }
+  }
 
   private final RequestCodec codec;
   private final String servedModel;
@@ -112,28 +125,30 @@ public final class Admission {
       return new Admitted(a.polled(), request, prompts.prepare(request));
     } catch (PromptPreparer.InvalidPromptException e) {
       return new Refused(a.polled(), request.id(), modelOf(request), request.metadata(),
-          ErrorType.INVALID_REQUEST, e.getMessage());
+          ErrorType.INVALID_REQUEST, e.getMessage(), request.openAi());
     }
   }
 
   /** The cheap checks: the record's rules, the model, the deadline. */
   private Verdict check(PolledRecord polled) {
     var record = polled.record();
-    Decoded decoded = codec.decode(record.value(), polled.source(), record.timestamp());
+    Decoded decoded = codec.decode(record.value(), name -> lastHeader(record.headers(), name),
+        polled.source(), record.timestamp());
     if (decoded instanceof Decoded.Rejected r) {
       return new Refused(polled, r.id(), null, r.metadata(), ErrorType.INVALID_REQUEST,
-          r.message());
+          r.message(), r.openAi());
     }
     InferenceRequest request = ((Decoded.Accepted) decoded).request();
     if (request.model() != null && !request.model().equals(servedModel)) {
       return new Refused(polled, request.id(), request.model(), request.metadata(),
           ErrorType.UNKNOWN_MODEL, "model '" + abbreviate(request.model())
-              + "' is not served by this worker (it serves '" + servedModel + "')");
+              + "' is not served by this worker (it serves '" + servedModel + "')",
+          request.openAi());
     }
     if (request.deadline() != null && !clock.instant().isBefore(request.deadline())) {
       return new Refused(polled, request.id(), modelOf(request), request.metadata(),
           ErrorType.EXPIRED, "deadline " + request.deadline() + " passed before the request "
-              + "was sent");
+              + "was sent", request.openAi());
     }
     return new Admitted(polled, request);
   }
@@ -141,6 +156,12 @@ public final class Admission {
   /** The model named in results: the request's, or the one this worker serves. */
   public String modelOf(InferenceRequest request) {
     return request.model() != null ? request.model() : servedModel;
+  }
+
+  private static String lastHeader(Headers headers, String name) {
+    Header h = headers.lastHeader(name);
+    return h == null || h.value() == null ? null
+        : new String(h.value(), StandardCharsets.UTF_8);
   }
 
   private static String abbreviate(String s) {

@@ -49,7 +49,10 @@ record ResultView(String id, String errorType, long promptTokens, long completio
       errorType = error.hasNonNull("type") ? error.get("type").asText()
           : error.path("code").asText("error");
     } else if (n.path("response").path("status_code").asInt(200) >= 400) {
-      errorType = "http_" + n.path("response").path("status_code").asInt();
+      // OpenAI's error object: our error type is its code (model_not_found: unknown_model)
+      JsonNode code = body.path("error").get("code");
+      errorType = code != null && code.isTextual() ? code.textValue()
+          : "http_" + n.path("response").path("status_code").asInt();
     }
     JsonNode usage = n.has("usage") ? n.get("usage") : body.path("usage");
     String text = n.hasNonNull("text") ? n.get("text").asText() : null;

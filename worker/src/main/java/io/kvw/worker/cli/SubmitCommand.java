@@ -38,6 +38,8 @@ import picocli.CommandLine.Option;
         + "write them in input order.",
         "A line is an OpenAI Batch line, one of our requests, or (when not a JSON object) a "
         + "bare prompt. Lines without an id get line-<n>-<hash>, stable across reruns.",
+        "A line naming a model listed in topics.requests.by-model goes to that model's "
+        + "requests topic; any other to topics.requests. Results come on topics.results.",
         "Exit codes: 0 every request answered without error; 2 bad config or input; "
         + "4 every request answered, some with an error result; 5 some requests got no "
         + "result within --timeout."},
@@ -126,6 +128,8 @@ final class SubmitCommand implements java.util.concurrent.Callable<Integer> {
     BufferedWriter append = output == null ? null : Files.newBufferedWriter(output,
         StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     List<CompletableFuture<?>> futures = new ArrayList<>(toSend.size());
+    String requests = cfg.get(WorkerConfig.TOPIC_REQUESTS);
+    Map<String, String> byModel = cfg.get(WorkerConfig.TOPIC_REQUESTS_BY_MODEL);
     try (InferenceClient client = InferenceClient.builder()
             .bootstrapServers(cfg.get(WorkerConfig.KAFKA_BOOTSTRAP))
             .requestsTopic(cfg.get(WorkerConfig.TOPIC_REQUESTS))
@@ -138,7 +142,9 @@ final class SubmitCommand implements java.util.concurrent.Callable<Integer> {
             progressInterval)) {
       for (SubmitInput.Line line : toSend) {
         long sentNanos = System.nanoTime();
-        futures.add(client.send(null, line.value()).whenComplete((value, failure) -> {
+        String topic = line.model() == null ? requests
+            : byModel.getOrDefault(line.model(), requests);
+        futures.add(client.send(topic, null, line.value()).whenComplete((value, failure) -> {
           if (failure != null) {
             summary.unanswered(failure instanceof TimeoutException ? "timed_out"
                 : failure.getClass().getSimpleName());

@@ -27,8 +27,13 @@ import java.util.Map;
 final class SubmitInput {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
-  /** One request to send. */
-  record Line(int number, String id, byte[] value) {}
+  /**
+   * One request to send.
+   *
+   * @param model the model the line names (a Batch line's {@code body.model}, or our
+   *     request's {@code model}), or null; it picks the requests topic
+   */
+  record Line(int number, String id, byte[] value, String model) {}
 
   /** The input breaks a rule (e.g. two lines with one id). */
   static final class BadInput extends Exception {
@@ -68,18 +73,20 @@ final class SubmitInput {
     }
     if (node != null && node.isObject()) {
       String id = CorrelationId.of(node);
+      JsonNode model = isBatchLine(node) ? node.path("body").get("model") : node.get("model");
+      String modelName = model != null && model.isTextual() ? model.textValue() : null;
       if (id != null) {
-        return new Line(number, id, text.getBytes(StandardCharsets.UTF_8));
+        return new Line(number, id, text.getBytes(StandardCharsets.UTF_8), modelName);
       }
       id = stableId(number, text);
       ObjectNode withId = MAPPER.createObjectNode();
       withId.put(isBatchLine(node) ? "custom_id" : "id", id);
       withId.setAll((ObjectNode) node);
-      return new Line(number, id, bytes(withId));
+      return new Line(number, id, bytes(withId), modelName);
     }
     String id = stableId(number, text);
     ObjectNode request = MAPPER.createObjectNode().put("id", id).put("prompt", text);
-    return new Line(number, id, bytes(request));
+    return new Line(number, id, bytes(request), null);
   }
 
   /** An OpenAI Batch line: {@code {"custom_id", "method", "url", "body"}}. */

@@ -2,7 +2,9 @@ package io.kvw.worker.config;
 
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.function.Function;
 import java.util.regex.Matcher;
@@ -24,6 +26,32 @@ final class Parsers {
         throw new IllegalArgumentException("must not be empty");
       }
       return s;
+    };
+  }
+
+  /**
+   * {@code name=value} pairs, comma-separated, each side non-empty (e.g. a model to its
+   * topic); empty for an empty string.
+   */
+  static Function<String, Map<String, String>> pairs() {
+    return s -> {
+      Map<String, String> out = new LinkedHashMap<>();
+      for (String pair : s.split(",")) {
+        if (pair.isBlank()) {
+          continue;
+        }
+        int eq = pair.indexOf('=');
+        String name = eq < 0 ? "" : pair.substring(0, eq).trim();
+        String value = eq < 0 ? "" : pair.substring(eq + 1).trim();
+        if (name.isEmpty() || value.isEmpty()) {
+          throw new IllegalArgumentException("must be name=value pairs separated by commas, "
+              + "got '" + pair.trim() + "'");
+        }
+        if (out.put(name, value) != null) {
+          throw new IllegalArgumentException("names " + name + " twice");
+        }
+      }
+      return Map.copyOf(out);
     };
   }
 

@@ -50,6 +50,11 @@ public final class WorkerConfig {
       });
   public static final ConfigKey<String> TOPIC_REQUESTS = ConfigKey.of("topics.requests",
       "inference.requests", "Topic the worker reads requests from.", Parsers.nonEmpty());
+  public static final ConfigKey<Map<String, String>> TOPIC_REQUESTS_BY_MODEL = ConfigKey.of(
+      "topics.requests.by-model", "", "For the tools (`submit`): the requests topic of each "
+          + "model, as `model=topic` pairs separated by commas (each model has its own worker "
+          + "deployment); a line naming another model, or none, goes to `topics.requests`. "
+          + "The worker itself reads `topics.requests` only.", Parsers.pairs());
   public static final ConfigKey<String> TOPIC_RESULTS = ConfigKey.of("topics.results",
       "inference.results", "Topic for results and error results.", Parsers.nonEmpty());
   public static final ConfigKey<String> TOPIC_DLQ = ConfigKey.of("topics.dlq",
@@ -221,7 +226,7 @@ public final class WorkerConfig {
 
   /** Every declared key, in the order the README documents them. */
   public static final List<ConfigKey<?>> KEYS = List.of(KAFKA_BOOTSTRAP, KAFKA_GROUP,
-      KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
+      KAFKA_OFFSET_RESET, TOPIC_REQUESTS, TOPIC_REQUESTS_BY_MODEL, TOPIC_RESULTS, TOPIC_DLQ, TOPIC_STREAM, VLLM_TARGET,
       VLLM_DNS_REFRESH, VLLM_MODEL, VLLM_TOKENIZER_PATH, VLLM_SAMPLING_DEFAULTS, VLLM_CHANNELS,
       VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
       VLLM_TLS_SERVER_NAME, WORKER_ID,

@@ -259,14 +259,14 @@ public final class Dispatcher {
         publisher.publish(polled, InferenceResult.embedded(request.id(), model,
             e.embeddings(), new Usage(e.promptTokens(), 0, 0),
             new Timing(queueMs, -1, e.backendMs(), totalMs), job.attempts, request.metadata(),
-            polled.source()));
+            polled.source()), request.openAi());
         return;
       }
       Generation generation = (Generation) answer;
       Timing timing = new Timing(queueMs, generation.ttftMs(), generation.backendMs(), totalMs);
       publisher.publish(polled, InferenceResult.success(request.id(), model,
           generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
-          polled.source(), generation.promptLogprobs()));
+          polled.source(), generation.promptLogprobs()), request.openAi());
       return;
     }
     Throwable cause = unwrap(failure);
@@ -300,7 +300,8 @@ public final class Dispatcher {
       message = "internal error: " + cause;
     }
     publisher.publish(polled, InferenceResult.failure(request.id(), model,
-        new ErrorInfo(type, message), job.attempts, request.metadata(), polled.source()));
+        new ErrorInfo(type, message), job.attempts, request.metadata(), polled.source()),
+        request.openAi());
   }
 
   /**

@@ -3,6 +3,7 @@ package io.kvw.worker.intake;
 import io.kvw.common.ErrorInfo;
 import io.kvw.common.ErrorType;
 import io.kvw.common.InferenceResult;
+import io.kvw.common.openai.OpenAiCall;
 import io.kvw.worker.admission.Admission;
 import io.kvw.worker.dispatch.Dispatcher;
 import io.kvw.worker.observe.RecordLog;
@@ -69,7 +70,8 @@ public final class Handoff {
         dispatcher.dispatch(admitted);
       } else {
         Admission.Refused r = (Admission.Refused) verdict;
-        publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message());
+        publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message(),
+            r.openAi());
       }
     }
   }
@@ -83,10 +85,11 @@ public final class Handoff {
     Admission.Verdict verdict = verdict(polled);
     if (verdict instanceof Admission.Admitted a) {
       publish(polled, a.request().id(), admission.modelOf(a.request()), a.request().metadata(),
-          type, message);
+          type, message, a.request().openAi());
     } else {
       Admission.Refused r = (Admission.Refused) verdict;
-      publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message());
+      publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message(),
+          r.openAi());
     }
   }
 
@@ -106,8 +109,9 @@ public final class Handoff {
   }
 
   private void publish(PolledRecord polled, String id, String model,
-      com.fasterxml.jackson.databind.JsonNode metadata, ErrorType type, String message) {
+      com.fasterxml.jackson.databind.JsonNode metadata, ErrorType type, String message,
+      OpenAiCall openAi) {
     publisher.publish(polled, InferenceResult.failure(id, model, new ErrorInfo(type, message), 0,
-        metadata, polled.source()));
+        metadata, polled.source()), openAi);
   }
 }

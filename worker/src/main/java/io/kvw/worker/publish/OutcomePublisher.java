@@ -3,6 +3,8 @@ package io.kvw.worker.publish;
 import io.kvw.common.DlqHeaders;
 import io.kvw.common.InferenceResult;
 import io.kvw.common.ResultCodec;
+import io.kvw.common.openai.OpenAiCall;
+import io.kvw.common.openai.OpenAiResults;
 import io.kvw.worker.intake.PolledRecord;
 import io.kvw.worker.observe.RecordLog;
 import io.kvw.worker.observe.WorkerMetrics;
@@ -46,6 +48,7 @@ public final class OutcomePublisher implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final WorkerMetrics metrics;
   private final OutcomeGate gate;
+  private final OpenAiResults openAiResults = new OpenAiResults();
 
   public OutcomePublisher(Producer<byte[], byte[]> producer, ResultCodec codec,
       String resultsTopic, String dlqTopic, String workerId, ScheduledExecutorService scheduler,
@@ -69,12 +72,21 @@ public final class OutcomePublisher implements AutoCloseable {
 
   /** Publishes a result, or an error result plus the DLQ copy when {@code result} is an error. */
   public void publish(PolledRecord polled, InferenceResult result) {
+    publish(polled, result, null);
+  }
+
+  /**
+   * Publishes a result in the shape its request asked for: an OpenAI Batch output line when
+   * {@code openAi} is set, else CONTRACT.md's result. The DLQ copy is the same either way.
+   */
+  public void publish(PolledRecord polled, InferenceResult result, OpenAiCall openAi) {
     ConsumerRecord<byte[], byte[]> in = polled.record();
     byte[] key = in.key() != null ? in.key() : result.id().getBytes(StandardCharsets.UTF_8);
     RecordHeaders headers = new RecordHeaders();
     polled.trace().inject(headers);
     ProducerRecord<byte[], byte[]> out =
-        new ProducerRecord<>(resultsTopic, null, key, codec.encode(result), headers);
+        new ProducerRecord<>(resultsTopic, null, key, openAi == null ? codec.encode(result)
+            : openAiResults.encode(result, openAi), headers);
     gate.send(() -> {
       if (polled.handle().isAbandoned()) {
         polled.trace().end("abandoned");

@@ -71,4 +71,14 @@ class SubmitInputTest {
         + "\"hi\"}}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":1}}},\"error\":null}");
     assertThat(batch.line(true)).isEqualTo("c-1  ok  in=5 out=1  \"hi\"");
   }
+
+  @Test
+  void aLineNamesItsModelForRoutingAsTheBodyOrOurRequestGivesIt() {
+    assertThat(SubmitInput.line(1, "{\"custom_id\":\"c\",\"url\":\"/v1/embeddings\","
+        + "\"body\":{\"model\":\"bge\",\"input\":\"x\"}}").model()).isEqualTo("bge");
+    assertThat(SubmitInput.line(2, "{\"id\":\"i\",\"model\":\"qwen\",\"prompt\":\"x\"}")
+        .model()).isEqualTo("qwen");
+    assertThat(SubmitInput.line(3, "{\"prompt\":\"no model\"}").model()).isNull();
+    assertThat(SubmitInput.line(4, "a bare prompt").model()).isNull();
+  }
 }

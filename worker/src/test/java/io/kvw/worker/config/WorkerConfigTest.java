@@ -126,6 +126,19 @@ class WorkerConfigTest {
   }
 
   @Test
+  void requestTopicsByModelArePairsAndABrokenPairIsNamed() {
+    assertThat(WorkerConfig.of(Map.of()).get(WorkerConfig.TOPIC_REQUESTS_BY_MODEL)).isEmpty();
+    assertThat(WorkerConfig.of(Map.of("topics.requests.by-model", "a=ta, b = tb"))
+        .get(WorkerConfig.TOPIC_REQUESTS_BY_MODEL)).containsExactlyInAnyOrderEntriesOf(
+            Map.of("a", "ta", "b", "tb"));
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("topics.requests.by-model", "a=ta,b")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith("topics.requests.by-model: must be name=value pairs");
+    assertThatThrownBy(() -> WorkerConfig.of(Map.of("topics.requests.by-model", "a=x,a=y")))
+        .hasMessageStartingWith("topics.requests.by-model: names a twice");
+  }
+
+  @Test
   void keysTheWorkerOwnsCannotBeSet() {
     assertThatThrownBy(() -> WorkerConfig.of(Map.of("kafka.enable.auto.commit", "true")))
         .hasMessageStartingWith("kafka.enable.auto.commit: cannot be set");
