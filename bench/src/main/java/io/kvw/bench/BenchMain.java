@@ -23,6 +23,8 @@ import java.util.Map;
  *       each: exactly-once throughput against at-least-once.
  *   <li>{@code backlog}: 1,000,000 small requests queued before the worker starts, worker heap
  *       capped at 256 MiB: time to drain and peak heap.
+ *   <li>{@code latency}: requests produced open loop at 25, 50 and 90 % of that simulator's
+ *       capacity, cold and warm: the time the worker adds to each ({@link LatencyBench}).
  * </ul>
  */
 public final class BenchMain {
@@ -30,7 +32,7 @@ public final class BenchMain {
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation|saturation-llm|sharing|sharing-latency"
-          + "|overhead|backlog|share-scaling [--requests N] | saturation-delivery [--requests N]"
+          + "|backlog|share-scaling [--requests N] | overhead [--requests N] [--reps N] | latency [--reps N] [--seconds S] | saturation-delivery [--requests N]"
           + " [--reps N] | reliability [--only NAME,...] [--mode at-least-once|exactly-once"
           + "|share|both|all]");
       System.exit(2);
@@ -66,7 +68,12 @@ public final class BenchMain {
             Integer.parseInt(opts.getOrDefault("requests", "60000")), scenario.equals("sharing"));
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
-          Integer.parseInt(opts.getOrDefault("requests", "200000")));
+          Integer.parseInt(opts.getOrDefault("requests", "100000")),
+          Integer.parseInt(opts.getOrDefault("reps", "3")));
+      case "latency" -> new LatencyBench(root, workerJar, work).run(
+          Integer.parseInt(opts.getOrDefault("reps", "3")),
+          Integer.parseInt(opts.getOrDefault("seconds", "10")),
+          Integer.parseInt(opts.getOrDefault("cold", "10000")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "8000")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
@@ -229,7 +236,7 @@ public final class BenchMain {
             | --- | --- |
             | requests answered | %d of %d (%d error results, %d duplicates) |
             | time to drain the backlog | %.0f s (%.0f requests/s) |
-            | peak heap in use (scraped from `/metrics` every 500 ms) | %.1f MiB of 256 MiB |
+            | peak heap in use (scraped from `/metrics` every second) | %.1f MiB of 256 MiB |
             | OutOfMemoryError | %s |
             | worker CPU | %.0f s (%.2f CPU-s per 1,000 requests) |
             | worker exit code after SIGTERM | %d |

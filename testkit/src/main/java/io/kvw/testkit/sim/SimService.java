@@ -60,6 +60,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
 
   @Override
   public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
+    long arrivalNanos = System.nanoTime();
     stats.received.incrementAndGet();
     stats.requestLog.record(request.getRequestId());
     Status.Code fault = faults.failureFor();
@@ -98,7 +99,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     engine.submit(engine.new Sequence(request.getRequestId(),
         (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
         request.getStream(), faults.extraDelay(originalText(request)), faults.hangs(),
-        details));
+        details, arrivalNanos));
   }
 
   private static String originalText(GenerateRequest request) {
