@@ -42,7 +42,8 @@ final class LatencyBench {
 
   /** What one phase of one repetition measured, in microseconds unless named otherwise. */
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
-      Histogram after, List<Histogram> perSecond, double gcPauseMaxMs, int missing) {}
+      Histogram after, List<Histogram> perSecond, double gcPauseMaxMs, int maxWaiting,
+      int missing) {}
 
   /** Where a result's time went, from its timing fields and the two record timestamps. */
   private record Seen(long resultMillis, long totalMs, long queueMs, long backendMs) {}
@@ -117,11 +118,16 @@ final class LatencyBench {
       for (Phase phase : phases) {
         String prefix = name + phase.name().replace("%", "");
         double[] gcMax = {0};
+        int[] maxWaiting = {0};
         Thread gcWatch = new Thread(() -> {
           while (!Thread.currentThread().isInterrupted()) {
             double g = worker.scraped("jvm_gc_pause_seconds_max");
             if (!Double.isNaN(g)) {
               gcMax[0] = Math.max(gcMax[0], g * 1000);
+            }
+            double w = worker.scraped("kvw_dispatch_waiting");
+            if (!Double.isNaN(w)) {
+              maxWaiting[0] = Math.max(maxWaiting[0], (int) w);
             }
             try {
               Thread.sleep(1000);
@@ -143,7 +149,7 @@ final class LatencyBench {
         gcWatch.interrupt();
         gcWatch.join();
         Measured m = measure(sim, prefix, phase.requests(), sentAt, seen, phaseStartMillis,
-            gcMax[0]);
+            gcMax[0], maxWaiting[0]);
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, gc max %.1f ms%n", name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
@@ -170,7 +176,7 @@ final class LatencyBench {
 
   private static Measured measure(VllmSimulator sim, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
-      double gcMaxMs) {
+      double gcMaxMs, int maxWaiting) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     sim.stats().serviceTimes().all().forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -207,7 +213,8 @@ final class LatencyBench {
       }
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
-    return new Measured(added, intake, queue, transport, after, perSecond, gcMaxMs, missing);
+    return new Measured(added, intake, queue, transport, after, perSecond, gcMaxMs, maxWaiting,
+        missing);
   }
 
   private static Histogram histogram() {
@@ -288,17 +295,23 @@ final class LatencyBench {
       int coldRequests, double capacity) {
     StringBuilder t = new StringBuilder();
     t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
-        + "longest GC pause (ms) | unanswered |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+        + "longest GC pause (ms) | most records waiting for a permit | unanswered |\n"
+        + "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
       double fraction = phase.equals("cold") ? 0.5
           : Integer.parseInt(phase.replace("%", "")) / 100.0;
       List<String> gc = new ArrayList<>();
-      runs.forEach(m -> gc.add(String.format(Locale.ROOT, "%.0f", m.gcPauseMaxMs())));
-      t.append(String.format(Locale.ROOT, "| %s | %.0f | %s | **%s** | %s | %s | %d |\n",
+      List<String> waiting = new ArrayList<>();
+      runs.forEach(m -> {
+        gc.add(String.format(Locale.ROOT, "%.0f", m.gcPauseMaxMs()));
+        waiting.add(Integer.toString(m.maxWaiting()));
+      });
+      t.append(String.format(Locale.ROOT, "| %s | %.0f | %s | **%s** | %s | %s | %s | %d |\n",
           phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")" : phase.replace("%",
               " %") + ", warm", fraction * capacity, spread(runs, Measured::added, 50),
           spread(runs, Measured::added, 99), spread(runs, Measured::added, 99.9),
-          String.join(" / ", gc), runs.stream().mapToInt(Measured::missing).sum()));
+          String.join(" / ", gc), String.join(" / ", waiting),
+          runs.stream().mapToInt(Measured::missing).sum()));
     });
     StringBuilder cold = new StringBuilder("| second after the worker is ready |");
     int seconds = 5;
@@ -344,7 +357,9 @@ final class LatencyBench {
         minus the simulator's own time on the request (from the call reaching it to its last \
         message). Each of %d repetitions starts a new worker process with default settings \
         and waits for it to be ready (its partitions assigned); then %d requests at 50 %% \
-        (cold), then %d s at each load (warm). Figures per repetition: run 1 / run 2 / run 3.
+        (cold), then %d s at each load (warm). Figures per repetition: run 1 / run 2 / run 3. \
+        The longest GC pause and the records waiting for a permit are read from the worker's \
+        `/metrics` once a second (`jvm_gc_pause_seconds_max`, `kvw_dispatch_waiting`).
 
         %s
         A cold worker, per second from the first record produced:

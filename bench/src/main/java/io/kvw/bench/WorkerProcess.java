@@ -92,6 +92,8 @@ final class WorkerProcess implements AutoCloseable {
           heap += (long) value;
           if (line.contains("Old Gen")) {
             byName.merge("kvw_bench_old_gen_bytes", value, Double::sum);
+          } else if (line.contains("Eden")) {
+            byName.merge("kvw_bench_eden_bytes", value, Double::sum);
           }
         }
       }
@@ -106,8 +108,8 @@ final class WorkerProcess implements AutoCloseable {
 
   /**
    * The sum of every sample of a metric in the last periodic scrape (at most
-   * {@link #SCRAPE_EVERY} old), or NaN before the first. {@code kvw_bench_old_gen_bytes} is
-   * the heap's old generation in use.
+   * {@link #SCRAPE_EVERY} old), or NaN before the first. {@code kvw_bench_old_gen_bytes} and
+   * {@code kvw_bench_eden_bytes} are the heap's old generation and eden in use.
    */
   double scraped(String name) {
     return lastScrape.getOrDefault(name, Double.NaN);
