@@ -24,6 +24,8 @@ import java.util.Map;
  *       each: exactly-once throughput against at-least-once.
  *   <li>{@code backlog}: 1,000,000 small requests queued before the worker starts, worker heap
  *       capped at 256 MiB: time to drain and peak heap.
+ *   <li>{@code latency}: requests produced open loop at 25, 50 and 90 % of that simulator's
+ *       capacity, cold and warm: the time the worker adds to each ({@link LatencyBench}).
  * </ul>
  */
 public final class BenchMain {
@@ -32,8 +34,9 @@ public final class BenchMain {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
           + " | sharing|sharing-latency [--requests N] [--reps N]"
-          + " | saturation-llm|overhead|backlog [--requests N]"
-          + " | share-scaling|saturation-delivery [--requests N] [--reps N]"
+          + " | saturation-llm|backlog [--requests N]"
+          + " | overhead|share-scaling|saturation-delivery [--requests N] [--reps N]"
+          + " | latency [--reps N] [--seconds S]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }
@@ -71,7 +74,12 @@ public final class BenchMain {
             Integer.parseInt(opts.getOrDefault("reps", "3")));
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
-          Integer.parseInt(opts.getOrDefault("requests", "200000")));
+          Integer.parseInt(opts.getOrDefault("requests", "100000")),
+          Integer.parseInt(opts.getOrDefault("reps", "3")));
+      case "latency" -> new LatencyBench(root, workerJar, work).run(
+          Integer.parseInt(opts.getOrDefault("reps", "3")),
+          Integer.parseInt(opts.getOrDefault("seconds", "10")),
+          Integer.parseInt(opts.getOrDefault("cold", "10000")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "8000")),
           Integer.parseInt(opts.getOrDefault("reps", "1")));
@@ -290,7 +298,7 @@ public final class BenchMain {
             | --- | --- |
             | requests answered | %d of %d (%d error results, %d duplicates) |
             | time to drain the backlog | %.0f s (%.0f requests/s) |
-            | peak heap in use (scraped from `/metrics` every 500 ms) | %.1f MiB of 256 MiB |
+            | peak heap in use (scraped from `/metrics` every second) | %.1f MiB of 256 MiB |
             | OutOfMemoryError | %s |
             | worker CPU | %.0f s (%.2f CPU-s per 1,000 requests) |
             | worker exit code after SIGTERM | %d |

@@ -21,14 +21,19 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A worker in its own JVM, started the way users start it ({@code java -jar worker.jar run}),
  * so its heap limit, CPU time and memory are its own. While it runs, its {@code /metrics} is
- * scraped for the heap in use, keeping the peak.
+ * scraped every {@link #SCRAPE_EVERY} for the heap in use, keeping the peak, and the last
+ * scrape is kept for {@link #scraped}: a scrape costs the worker CPU (in the overhead scenario
+ * a twice-a-second scrape plus reads took a tenth of its CPU), so readers that can live with
+ * a second-old value share it.
  */
 final class WorkerProcess implements AutoCloseable {
   private final Process process;
   private final int httpPort;
   private final ScheduledExecutorService scraper = Executors.newSingleThreadScheduledExecutor();
   private final HttpClient http = HttpClient.newHttpClient();
+  static final Duration SCRAPE_EVERY = Duration.ofSeconds(1);
   private final AtomicLong peakHeapBytes = new AtomicLong();
+  private volatile Map<String, Double> lastScrape = Map.of();
   private final Path log;
 
   WorkerProcess(Path workerJar, String xmx, Map<String, String> config, Path workDir)
@@ -60,7 +65,8 @@ final class WorkerProcess implements AutoCloseable {
     // the machine under the next run)
     Process child = process;
     Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly, "kill-worker"));
-    scraper.scheduleAtFixedRate(this::scrapeHeap, 500, 500, TimeUnit.MILLISECONDS);
+    scraper.scheduleAtFixedRate(this::scrapeHeap, SCRAPE_EVERY.toMillis(),
+        SCRAPE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   static String javaBin() {
@@ -79,17 +85,41 @@ final class WorkerProcess implements AutoCloseable {
           URI.create("http://127.0.0.1:" + httpPort + "/metrics")).timeout(Duration.ofSeconds(2))
           .build(), HttpResponse.BodyHandlers.ofString());
       long heap = 0;
+      Map<String, Double> byName = new java.util.HashMap<>();
       for (String line : r.body().split("\n")) {
+        if (line.isEmpty() || line.startsWith("#")) {
+          continue;
+        }
+        int space = line.lastIndexOf(' ');
+        int brace = line.indexOf('{');
+        String name = line.substring(0, brace > 0 && brace < space ? brace : space);
+        double value = Double.parseDouble(line.substring(space + 1));
+        byName.merge(name, value, Double::sum);
         if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
-          heap += (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+          heap += (long) value;
+          if (line.contains("Old Gen")) {
+            byName.merge("kvw_bench_old_gen_bytes", value, Double::sum);
+          } else if (line.contains("Eden")) {
+            byName.merge("kvw_bench_eden_bytes", value, Double::sum);
+          }
         }
       }
+      lastScrape = byName;
       peakHeapBytes.accumulateAndGet(heap, Math::max);
     } catch (IOException | RuntimeException e) {
       // not up yet, or already gone
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * The sum of every sample of a metric in the last periodic scrape (at most
+   * {@link #SCRAPE_EVERY} old), or NaN before the first. {@code kvw_bench_old_gen_bytes} and
+   * {@code kvw_bench_eden_bytes} are the heap's old generation and eden in use.
+   */
+  double scraped(String name) {
+    return lastScrape.getOrDefault(name, Double.NaN);
   }
 
   /** The sum of every sample of a Prometheus metric right now, or NaN when unreachable. */
@@ -123,6 +153,11 @@ final class WorkerProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       return Map.of();
     }
+  }
+
+  /** The port of the worker's HTTP endpoint ({@code /metrics}, {@code /health/ready}). */
+  int httpPort() {
+    return httpPort;
   }
 
   long peakHeapBytes() {

@@ -66,6 +66,8 @@ final class SimEngine implements AutoCloseable {
     final Duration extraDelay;
     final boolean hang;
     final Details details;
+    /** When the call reached the service, for {@link ServiceTimes}. */
+    final long arrivalNanos;
     private int sent;
     private boolean done;
     private boolean started;
@@ -74,8 +76,9 @@ final class SimEngine implements AutoCloseable {
 
     Sequence(String id, ServerCallStreamObserver<GenerateResponse> observer, int[][] outputs,
         String[] finishReasons, int promptTokens, boolean stream, Duration extraDelay,
-        boolean hang, Details details) {
+        boolean hang, Details details, long arrivalNanos) {
       this.id = id;
+      this.arrivalNanos = arrivalNanos;
       this.observer = observer;
       this.outputs = outputs;
       this.finishReasons = finishReasons;
@@ -216,6 +219,7 @@ final class SimEngine implements AutoCloseable {
         // the client went away meanwhile; nothing to tell it
       }
       if (overrideReason == null) {
+        stats.serviceTimes.record(id, arrivalNanos, System.nanoTime());
         stats.completed.incrementAndGet();
         stats.promptTokens.addAndGet(promptTokens);
         for (int[] o : outputs) {

@@ -70,6 +70,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
 
   @Override
   public void generate(GenerateRequest request, StreamObserver<GenerateResponse> out) {
+    long arrivalNanos = System.nanoTime();
     stats.received.incrementAndGet();
     stats.requestLog.record(request.getRequestId());
     if (failedByFault(out)) {
@@ -112,7 +113,7 @@ final class SimService extends VllmEngineGrpc.VllmEngineImplBase {
     engine.submit(engine.new Sequence(request.getRequestId(),
         (ServerCallStreamObserver<GenerateResponse>) out, outputs, reasons, prompt.length,
         request.getStream(), faults.extraDelay(originalText(request)), faults.hangs(),
-        details));
+        details, arrivalNanos));
   }
 
   /** Fails the call with an injected fault, if one is due; says whether it did. */

@@ -17,6 +17,12 @@ public final class SimStats {
   final AtomicInteger maxRunning = new AtomicInteger();
   final AtomicInteger maxWaiting = new AtomicInteger();
   final RequestLog requestLog = new RequestLog();
+  final ServiceTimes serviceTimes = new ServiceTimes();
+
+  /** Each request's time in the simulator, once enabled. */
+  public ServiceTimes serviceTimes() {
+    return serviceTimes;
+  }
 
   /** The request ids of every Generate call received. */
   public RequestLog requestLog() {

@@ -56,6 +56,8 @@ import org.slf4j.LoggerFactory;
  *       as {@code retries_exhausted}.
  * </ol>
  * A record holds its permit while it backs off, so the limit bounds work in progress.
+ * A first attempt starts on the thread that dispatches the record or frees its permit
+ * ({@link InlineFirstScheduler}); only retries wait on the scheduler.
  * Before every call the request's deadline is checked (past it: {@code expired}, never sent)
  * and the call's gRPC deadline is the smaller of the timeout and the time left.
  *
@@ -136,7 +138,8 @@ public final class Dispatcher {
         .withMaxAttempts(retry.maxAttempts()), retry.backoff(), retry.maxBackoff())
         .onRetry(e -> metrics.retried())
         .build();
-    this.policies = Failsafe.with(outageRetry, transientErrors).with(scheduler);
+    this.policies = Failsafe.with(outageRetry, transientErrors)
+        .with(new InlineFirstScheduler(scheduler));
   }
 
   private static RetryPolicyBuilder<BackendAnswer> backoff(RetryPolicyBuilder<BackendAnswer> b,

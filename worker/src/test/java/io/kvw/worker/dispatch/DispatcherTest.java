@@ -55,6 +55,7 @@ class DispatcherTest {
   static final class ScriptedBackend implements InferenceBackend {
     final Deque<Supplier<CompletableFuture<Generation>>> script = new ArrayDeque<>();
     final List<GenerationCall> calls = new CopyOnWriteArrayList<>();
+    final List<Thread> callingThreads = new CopyOnWriteArrayList<>();
 
     ScriptedBackend then(Supplier<CompletableFuture<Generation>> outcome) {
       script.add(outcome);
@@ -77,6 +78,7 @@ class DispatcherTest {
     @Override
     public synchronized CompletableFuture<Generation> generate(GenerationCall call) {
       calls.add(call);
+      callingThreads.add(Thread.currentThread());
       Supplier<CompletableFuture<Generation>> next = script.poll();
       return next == null ? new CompletableFuture<>() : next.get();
     }
@@ -215,5 +217,39 @@ class DispatcherTest {
     await().until(() -> d.limiter().inUse() == 0);
     assertThat(t.isAbandoned()).isTrue();
     assertThat(producer.history()).isEmpty();
+  }
+
+  @Test
+  void aCallStartsOnTheThreadThatDispatchesItNotOnTheScheduler() {
+    ScriptedBackend backend = new ScriptedBackend().succeed();
+    OffsetTicket t = dispatch(dispatcher(backend, 3), null);
+    await().until(t::isCompleted);
+    assertThat(backend.callingThreads).containsExactly(Thread.currentThread());
+  }
+
+  @Test
+  void aRunOfQueuedCallsThatFailAtOnceEndsEveryRecord() {
+    // four calls hold the four permits; thousands queue behind them and fail at once when
+    // started, each freeing the permit for the next from inside its own failure
+    List<CompletableFuture<Generation>> held = new CopyOnWriteArrayList<>();
+    ScriptedBackend backend = new ScriptedBackend();
+    for (int i = 0; i < 4; i++) {
+      backend.then(() -> {
+        CompletableFuture<Generation> f = new CompletableFuture<>();
+        held.add(f);
+        return f;
+      });
+    }
+    int failing = 1_000;
+    backend.fail(BackendException.Kind.REJECTED, "INVALID_ARGUMENT", failing);
+    Dispatcher d = dispatcher(backend, 3);
+    for (int i = 0; i < 4 + failing; i++) {
+      dispatch(d, null);
+    }
+    assertThat(d.limiter().waiting()).isEqualTo(failing);
+    held.get(0).completeExceptionally(new BackendException(BackendException.Kind.REJECTED,
+        "INVALID_ARGUMENT", "x", null));
+    await().atMost(Duration.ofSeconds(30)).until(() -> dlqCount() == failing + 1);
+    assertThat(d.limiter().inUse()).isEqualTo(3);
   }
 }

@@ -1,0 +1,373 @@
+package io.kvw.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvw.testkit.kafka.EmbeddedKafka;
+import io.kvw.testkit.sim.VllmSimulator;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The open-loop latency benchmark: requests produced at a fixed rate (a share of the
+ * simulator's capacity, never a backlog) and, for each, the time the worker adds:
+ * the result record's timestamp minus the request record's, minus the simulator's own time on
+ * the request (its {@code ServiceTimes}). Per repetition a fresh worker starts cold against the
+ * warm simulator and takes 10,000 requests at 50 % ("cold"); then, warm, a phase at each load.
+ */
+final class LatencyBench {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_NUM_SEQS = 256;
+  private static final Duration PER_REQUEST = Duration.ofMillis(200);
+
+  /** A stretch of load at {@code fraction} of capacity. */
+  record Phase(String name, double fraction, int requests) {}
+
+  /** What one phase of one repetition measured, in microseconds unless named otherwise. */
+  record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
+      Histogram after, List<Histogram> perSecond, double gcPauseMaxMs, int maxWaiting,
+      int missing) {}
+
+  /** Where a result's time went, from its timing fields and the two record timestamps. */
+  private record Seen(long resultMillis, long totalMs, long queueMs, long backendMs) {}
+
+  private final Path root;
+  private final Path workerJar;
+  private final Path work;
+
+  LatencyBench(Path root, Path workerJar, Path work) {
+    this.root = root;
+    this.workerJar = workerJar;
+    this.work = work;
+  }
+
+  int run(int reps, int phaseSeconds, int coldRequests) throws Exception {
+    double capacity = MAX_NUM_SEQS / (PER_REQUEST.toMillis() / 1000.0);
+    List<Phase> phases = List.of(new Phase("cold", 0.5, coldRequests),
+        new Phase("25%", 0.25, (int) (0.25 * capacity * phaseSeconds)),
+        new Phase("50%", 0.5, (int) (0.5 * capacity * phaseSeconds)),
+        new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
+    Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
+    try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
+        VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
+            .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
+            .maxNumSeqs(MAX_NUM_SEQS).build().start()) {
+      warmSimulator(kafka, sim, capacity);
+      sim.stats().serviceTimes().enable();
+      for (int rep = 1; rep <= reps; rep++) {
+        Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
+        r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
+      }
+    }
+    String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity);
+    Report.write(root.resolve("BENCHMARKS.md"), "latency",
+        "Latency at partial load: what the worker adds, open loop",
+        "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
+        body);
+    Measured warm50 = median(byPhase.get("50%"));
+    return warm50.missing() == 0 && warm50.added().getValueAtPercentile(99) <= 5_000 ? 0 : 1;
+  }
+
+  /** The simulator's first calls are slow too (JIT); a throw-away worker warms it. */
+  private void warmSimulator(EmbeddedKafka kafka, VllmSimulator sim, double capacity)
+      throws Exception {
+    String name = "latwarm";
+    Topics.create(kafka, name, 6);
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+        Topics.workerConfig(kafka, sim, name), work);
+        PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
+      awaitReady(worker);
+      load.run(name + ".requests", "w", (int) (capacity * 0.5 * 8), capacity * 0.5,
+          new ConcurrentHashMap<>());
+      worker.stop(Duration.ofSeconds(60));
+    }
+    System.out.println("simulator warmed: " + sim.stats());
+  }
+
+  private Map<String, Measured> repetition(EmbeddedKafka kafka, VllmSimulator sim, String name,
+      List<Phase> phases, double capacity) throws Exception {
+    Topics.create(kafka, name, 6);
+    Map<String, Long> sentAt = new ConcurrentHashMap<>();
+    Map<String, Seen> seen = new ConcurrentHashMap<>();
+    Map<String, Measured> out = new LinkedHashMap<>();
+    AtomicBoolean reading = new AtomicBoolean(true);
+    Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
+        seen, reading), "latency-results");
+    reader.start();
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+        Topics.workerConfig(kafka, sim, name), work);
+        PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
+      awaitReady(worker);
+      for (Phase phase : phases) {
+        String prefix = name + phase.name().replace("%", "");
+        double[] gcMax = {0};
+        int[] maxWaiting = {0};
+        Thread gcWatch = new Thread(() -> {
+          while (!Thread.currentThread().isInterrupted()) {
+            double g = worker.scraped("jvm_gc_pause_seconds_max");
+            if (!Double.isNaN(g)) {
+              gcMax[0] = Math.max(gcMax[0], g * 1000);
+            }
+            double w = worker.scraped("kvw_dispatch_waiting");
+            if (!Double.isNaN(w)) {
+              maxWaiting[0] = Math.max(maxWaiting[0], (int) w);
+            }
+            try {
+              Thread.sleep(1000);
+            } catch (InterruptedException e) {
+              return;
+            }
+          }
+        });
+        gcWatch.setDaemon(true);
+        gcWatch.start();
+        long phaseStartMillis = System.currentTimeMillis();
+        load.run(name + ".requests", prefix, phase.requests(), phase.fraction() * capacity,
+            sentAt);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline && !allSeen(seen, prefix, phase.requests())) {
+          Thread.sleep(100);
+        }
+        Thread.sleep(1500); // the simulator's last gauges, the worker's last GC max
+        gcWatch.interrupt();
+        gcWatch.join();
+        Measured m = measure(sim, prefix, phase.requests(), sentAt, seen, phaseStartMillis,
+            gcMax[0], maxWaiting[0]);
+        System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
+            + "missing %d, gc max %.1f ms%n", name, phase.name(),
+            m.added().getValueAtPercentile(50) / 1000.0,
+            m.added().getValueAtPercentile(99) / 1000.0,
+            m.added().getValueAtPercentile(99.9) / 1000.0, m.missing(), m.gcPauseMaxMs());
+        out.put(phase.name(), m);
+      }
+      worker.stop(Duration.ofSeconds(60));
+    } finally {
+      reading.set(false);
+      reader.join();
+    }
+    return out;
+  }
+
+  private static boolean allSeen(Map<String, Seen> seen, String prefix, int n) {
+    for (int i = n - 1; i >= 0; i--) { // the last ones are the likeliest still missing
+      if (!seen.containsKey(prefix + "-" + i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Measured measure(VllmSimulator sim, String prefix, int n,
+      Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
+      double gcMaxMs, int maxWaiting) {
+    Map<String, Long> simNanos = new ConcurrentHashMap<>();
+    sim.stats().serviceTimes().all().forEach((backendId, nanos) -> {
+      int hash = backendId.indexOf('#');
+      String id = hash < 0 ? backendId : backendId.substring(0, hash);
+      if (id.startsWith(prefix + "-")) {
+        simNanos.merge(id, nanos, Math::max);
+      }
+    });
+    Histogram added = histogram();
+    Histogram intake = histogram();
+    Histogram queue = histogram();
+    Histogram transport = histogram();
+    Histogram after = histogram();
+    List<Histogram> perSecond = new ArrayList<>();
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+      String id = prefix + "-" + i;
+      Seen s = seen.get(id);
+      Long simTime = simNanos.get(id);
+      if (s == null || simTime == null) {
+        missing++;
+        continue;
+      }
+      long sentMillis = sentAt.get(id);
+      long addedMicros = (s.resultMillis() - sentMillis) * 1000 - simTime / 1000;
+      added.recordValue(Math.max(0, addedMicros));
+      intake.recordValue(Math.max(0, (s.resultMillis() - sentMillis - s.totalMs()) * 1000));
+      queue.recordValue(Math.max(0, s.queueMs() * 1000));
+      transport.recordValue(Math.max(0, s.backendMs() * 1000 - simTime / 1000));
+      after.recordValue(Math.max(0, (s.totalMs() - s.queueMs() - s.backendMs()) * 1000));
+      int second = (int) ((sentMillis - phaseStartMillis) / 1000);
+      while (perSecond.size() <= second) {
+        perSecond.add(histogram());
+      }
+      perSecond.get(second).recordValue(Math.max(0, addedMicros));
+    }
+    return new Measured(added, intake, queue, transport, after, perSecond, gcMaxMs, maxWaiting,
+        missing);
+  }
+
+  private static Histogram histogram() {
+    return new Histogram(3_600_000_000L, 3);
+  }
+
+  private static void readResults(String bootstrap, String topic, Map<String, Seen> seen,
+      AtomicBoolean reading) {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", bootstrap);
+    p.put("group.id", "latency-" + UUID.randomUUID());
+    p.put("auto.offset.reset", "earliest");
+    p.put("enable.auto.commit", "false");
+    try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p,
+        new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      consumer.subscribe(List.of(topic));
+      while (reading.get()) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          try {
+            JsonNode result = JSON.readTree(r.value());
+            JsonNode t = result.path("timing");
+            seen.putIfAbsent(result.path("id").asText(), new Seen(r.timestamp(),
+                t.path("total_ms").asLong(), t.path("queue_ms").asLong(),
+                t.path("backend_ms").asLong()));
+          } catch (IOException e) {
+            throw new IllegalStateException("unreadable result " + r, e);
+          }
+        }
+      }
+    }
+  }
+
+  private static void awaitReady(WorkerProcess worker) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!worker.isAlive()) {
+        throw new IllegalStateException("worker died; see " + worker.log());
+      }
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(
+            "http://127.0.0.1:" + worker.httpPort() + "/health/ready")).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("worker not ready after 120 s; see " + worker.log());
+  }
+
+  /** The repetition with the median p99 added latency. */
+  private static Measured median(List<Measured> runs) {
+    List<Measured> sorted = new ArrayList<>(runs);
+    sorted.sort((a, b) -> Long.compare(a.added().getValueAtPercentile(99),
+        b.added().getValueAtPercentile(99)));
+    return sorted.get(sorted.size() / 2);
+  }
+
+  private static String ms(Histogram h, double percentile) {
+    return String.format(Locale.ROOT, "%.1f", h.getValueAtPercentile(percentile) / 1000.0);
+  }
+
+  /** {@code a / b / c} over the repetitions, in milliseconds. */
+  private static String spread(List<Measured> runs, java.util.function.Function<Measured,
+      Histogram> which, double percentile) {
+    List<String> parts = new ArrayList<>();
+    for (Measured m : runs) {
+      parts.add(ms(which.apply(m), percentile));
+    }
+    return String.join(" / ", parts);
+  }
+
+  private static String report(Map<String, List<Measured>> byPhase, int reps, int phaseSeconds,
+      int coldRequests, double capacity) {
+    StringBuilder t = new StringBuilder();
+    t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
+        + "longest GC pause (ms) | most records waiting for a permit | unanswered |\n"
+        + "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    byPhase.forEach((phase, runs) -> {
+      double fraction = phase.equals("cold") ? 0.5
+          : Integer.parseInt(phase.replace("%", "")) / 100.0;
+      List<String> gc = new ArrayList<>();
+      List<String> waiting = new ArrayList<>();
+      runs.forEach(m -> {
+        gc.add(String.format(Locale.ROOT, "%.0f", m.gcPauseMaxMs()));
+        waiting.add(Integer.toString(m.maxWaiting()));
+      });
+      t.append(String.format(Locale.ROOT, "| %s | %.0f | %s | **%s** | %s | %s | %s | %d |\n",
+          phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")" : phase.replace("%",
+              " %") + ", warm", fraction * capacity, spread(runs, Measured::added, 50),
+          spread(runs, Measured::added, 99), spread(runs, Measured::added, 99.9),
+          String.join(" / ", gc), String.join(" / ", waiting),
+          runs.stream().mapToInt(Measured::missing).sum()));
+    });
+    StringBuilder cold = new StringBuilder("| second after the worker is ready |");
+    int seconds = 5;
+    for (int s = 1; s <= seconds; s++) {
+      cold.append(" ").append(s).append(" |");
+    }
+    cold.append("\n|").append(" --- |".repeat(seconds + 1)).append("\n");
+    List<Measured> coldRuns = byPhase.get("cold");
+    for (int r = 0; r < coldRuns.size(); r++) {
+      cold.append("| run ").append(r + 1).append(", added p50 / p99 (ms) |");
+      List<Histogram> ps = coldRuns.get(r).perSecond();
+      for (int s = 0; s < seconds; s++) {
+        cold.append(s < ps.size() ? " " + ms(ps.get(s), 50) + " / " + ms(ps.get(s), 99) : " –")
+            .append(" |");
+      }
+      cold.append("\n");
+    }
+    StringBuilder parts = new StringBuilder("| part of the added time, p50 / p99 (ms) |");
+    List<Measured> warm50 = byPhase.get("50%");
+    for (int r = 0; r < warm50.size(); r++) {
+      parts.append(" run ").append(r + 1).append(" |");
+    }
+    parts.append("\n|").append(" --- |".repeat(warm50.size() + 1)).append("\n");
+    Map<String, java.util.function.Function<Measured, Histogram>> named = new LinkedHashMap<>();
+    named.put("request sent → polled by the worker, and result built → sent", Measured::intake);
+    named.put("polled → first backend call (`queue_ms`: admission, tokens, permit)",
+        Measured::queue);
+    named.put("gRPC both ways (`backend_ms` − the simulator's own time)", Measured::transport);
+    named.put("end of the call → result built", Measured::after);
+    named.forEach((label, which) -> {
+      parts.append("| ").append(label).append(" |");
+      for (Measured m : warm50) {
+        parts.append(" ").append(ms(which.apply(m), 50)).append(" / ")
+            .append(ms(which.apply(m), 99)).append(" |");
+      }
+      parts.append("\n");
+    });
+    return String.format(Locale.ROOT, """
+        Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), warmed by \
+        a throw-away worker first. Requests are produced open loop (a timer sends the records \
+        due every millisecond; no backlog, the producer does not linger) on 6 partitions. \
+        *Added* is, per request, the result record's timestamp minus the request record's, \
+        minus the simulator's own time on the request (from the call reaching it to its last \
+        message). Each of %d repetitions starts a new worker process with default settings \
+        and waits for it to be ready (its partitions assigned); then %d requests at 50 %% \
+        (cold), then %d s at each load (warm). Figures per repetition: run 1 / run 2 / run 3. \
+        The longest GC pause and the records waiting for a permit are read from the worker's \
+        `/metrics` once a second (`jvm_gc_pause_seconds_max`, `kvw_dispatch_waiting`).
+
+        %s
+        A cold worker, per second from the first record produced:
+
+        %s
+        Where the added time goes at 50 %% load, warm (from each result's `timing`, \
+        millisecond fields):
+
+        %s""", capacity, reps, coldRequests, phaseSeconds, t, cold, parts);
+  }
+}
