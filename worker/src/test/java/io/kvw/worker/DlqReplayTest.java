@@ -23,7 +23,9 @@ import picocli.CommandLine;
 
 /** {@code dlq replay} on the embedded broker: what it selects, what it sends, and not twice. */
 class DlqReplayTest {
-  private static final long T0 = Instant.parse("2026-01-10T00:00:00Z").toEpochMilli();
+  // recent enough that the broker's retention (7 days) never deletes the records mid-test
+  private static final long T0 = Instant.now().minus(java.time.Duration.ofHours(6))
+      .truncatedTo(java.time.temporal.ChronoUnit.HOURS).toEpochMilli();
   private static final long HOUR = 3_600_000L;
 
   @TempDir

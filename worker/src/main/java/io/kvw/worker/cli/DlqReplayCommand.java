@@ -158,6 +158,12 @@ final class DlqReplayCommand implements Callable<Integer> {
                 withoutDlqHeaders(r))));
           }
         }
+        // the consumer's position also moves past offsets that hold no record to return
+        // (transaction markers, records removed by retention while this run reads): without
+        // it the scan would wait for them forever
+        for (TopicPartition tp : partitions) {
+          next.put(tp, Math.max(next.get(tp), Math.min(consumer.position(tp), end.get(tp))));
+        }
       }
       if (dryRun) {
         out.printf("dry run: would replay %d of %d dead-lettered records looked at, to %s; "
