@@ -30,12 +30,25 @@ import java.util.Map;
  */
 public final class BenchMain {
 
+  /** {@code k=v,k=v} as a map; empty for an empty string. */
+  private static Map<String, String> keyValues(String pairs) {
+    Map<String, String> out = new java.util.LinkedHashMap<>();
+    for (String pair : pairs.split(",")) {
+      if (!pair.isBlank()) {
+        int eq = pair.indexOf('=');
+        out.put(pair.substring(0, eq).trim(), pair.substring(eq + 1).trim());
+      }
+    }
+    return out;
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
       System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
           + " | sharing|sharing-latency [--requests N] [--reps N]"
           + " | saturation-llm|backlog [--requests N]"
           + " | overhead|share-scaling|saturation-delivery [--requests N] [--reps N]"
+          + " (share-scaling: [--share-config k=v,...])"
           + " | latency [--reps N] [--seconds S]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
@@ -82,7 +95,8 @@ public final class BenchMain {
           Integer.parseInt(opts.getOrDefault("cold", "10000")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "8000")),
-          Integer.parseInt(opts.getOrDefault("reps", "1")));
+          Integer.parseInt(opts.getOrDefault("reps", "1")),
+          keyValues(opts.getOrDefault("share-config", "")));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of(),
           switch (opts.getOrDefault("mode", "both")) {

@@ -19,6 +19,7 @@ import java.util.Map;
  */
 final class ShareScaling {
   private static final int PER_WORKER = 16;
+  private static final Map<String, String> SHARE_CONFIG = new java.util.TreeMap<>();
 
   private ShareScaling() {}
 
@@ -36,6 +37,17 @@ final class ShareScaling {
 
   static int run(Path root, Path workerJar, Path work, int requests, int reps)
       throws Exception {
+    return run(root, workerJar, work, requests, reps, Map.of());
+  }
+
+  /**
+   * @param shareConfig worker settings given to the share workers only (to compare share-intake
+   *     tunings, e.g. {@code worker.share.consumers}); empty for the defaults
+   */
+  static int run(Path root, Path workerJar, Path work, int requests, int reps,
+      Map<String, String> shareConfig) throws Exception {
+    SHARE_CONFIG.clear();
+    SHARE_CONFIG.putAll(shareConfig);
     Duration perRequest = Duration.ofMillis(200);
     int maxNumSeqs = 256;
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build();
@@ -98,7 +110,9 @@ final class ShareScaling {
       Report.write(root.resolve("BENCHMARKS.md"), "share-scaling",
           "Share groups: 6 workers on 2 partitions",
           "java -jar bench/target/bench.jar share-scaling --requests " + requests + " --reps "
-              + reps, body);
+              + reps + (SHARE_CONFIG.isEmpty() ? "" : " --share-config " + String.join(",",
+                  SHARE_CONFIG.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                      .toList())), body);
       return passed ? 0 : 1;
     }
   }
@@ -116,6 +130,9 @@ final class ShareScaling {
         c.put("worker.intake", intake);
         c.put("worker.concurrency", "fixed");
         c.put("worker.max-in-flight", Integer.toString(PER_WORKER));
+        if (intake.equals("share")) {
+          c.putAll(SHARE_CONFIG);
+        }
         procs.add(new WorkerProcess(workerJar, "384m", c, work));
       }
       // permit use, sampled each second while the middle 80 % of the answers arrive
