@@ -67,7 +67,10 @@ class ShareIntakeTest {
   void sixWorkersOnTwoPartitionsAllReceiveRecordsAndEachRequestIsAnsweredOnce()
       throws Exception {
     PipelineHarness h = PipelineHarness.create("share-six", 2);
-    try (VllmSimulator vllm = VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(30))
+    // 200 ms per request: 1,200 requests keep six workers of 8 calls busy for about 5 s, long
+    // enough for the last one to join the group and take a share (at 30 ms the first workers
+    // could drain the topic before the last one's first fetch)
+    try (VllmSimulator vllm = VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(200))
         .maxNumSeqs(256).build().start()) {
       int n = 1_200;
       List<Worker> workers = new ArrayList<>();
