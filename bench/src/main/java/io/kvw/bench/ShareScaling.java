@@ -19,7 +19,6 @@ import java.util.Map;
  */
 final class ShareScaling {
   private static final int PER_WORKER = 16;
-  private static final Map<String, String> SHARE_CONFIG = new java.util.TreeMap<>();
 
   private ShareScaling() {}
 
@@ -46,8 +45,6 @@ final class ShareScaling {
    */
   static int run(Path root, Path workerJar, Path work, int requests, int reps,
       Map<String, String> shareConfig) throws Exception {
-    SHARE_CONFIG.clear();
-    SHARE_CONFIG.putAll(shareConfig);
     Duration perRequest = Duration.ofMillis(200);
     int maxNumSeqs = 256;
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build();
@@ -66,9 +63,9 @@ final class ShareScaling {
         kafka.createTopic(name + ".share.results", 2);
         Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 1);
         Phase consumer = phase(kafka, sim, workerJar, work, name, "consumer", 2,
-            name + ".results", requests);
+            name + ".results", requests, Map.of());
         Phase share = phase(kafka, sim, workerJar, work, name, "share", 6,
-            name + ".share.results", requests);
+            name + ".share.results", requests, shareConfig);
         double ratio = share.rate / consumer.rate;
         ratios.add(ratio);
         System.out.printf(Locale.ROOT, "run %d: 6 share / 2 consumer workers = %.2fx%n", rep,
@@ -110,16 +107,16 @@ final class ShareScaling {
       Report.write(root.resolve("BENCHMARKS.md"), "share-scaling",
           "Share groups: 6 workers on 2 partitions",
           "java -jar bench/target/bench.jar share-scaling --requests " + requests + " --reps "
-              + reps + (SHARE_CONFIG.isEmpty() ? "" : " --share-config " + String.join(",",
-                  SHARE_CONFIG.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+              + reps + (shareConfig.isEmpty() ? "" : " --share-config " + String.join(",",
+                  shareConfig.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                       .toList())), body);
       return passed ? 0 : 1;
     }
   }
 
   private static Phase phase(EmbeddedKafka kafka, VllmSimulator sim, Path workerJar, Path work,
-      String name, String intake, int workers, String resultsTopic, int requests)
-      throws Exception {
+      String name, String intake, int workers, String resultsTopic, int requests,
+      Map<String, String> intakeConfig) throws Exception {
     List<WorkerProcess> procs = new ArrayList<>();
     try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), resultsTopic, requests)) {
       for (int i = 0; i < workers; i++) {
@@ -130,9 +127,7 @@ final class ShareScaling {
         c.put("worker.intake", intake);
         c.put("worker.concurrency", "fixed");
         c.put("worker.max-in-flight", Integer.toString(PER_WORKER));
-        if (intake.equals("share")) {
-          c.putAll(SHARE_CONFIG);
-        }
+        c.putAll(intakeConfig);
         procs.add(new WorkerProcess(workerJar, "384m", c, work));
       }
       // permit use, sampled each second while the middle 80 % of the answers arrive
