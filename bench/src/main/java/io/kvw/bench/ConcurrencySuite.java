@@ -366,6 +366,10 @@ final class ConcurrencySuite {
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
         VllmSimulator sim = VllmSimulator.builder().outputTokens(1).maxNumSeqs(4096).build()
             .start()) {
+      // one unmeasured pass first: the simulator and the gRPC-only ceiling run in this JVM,
+      // and cold (interpreted, not yet compiled) they made the first run's ceiling a third of
+      // the later ones, so the first ratio compared a cold ceiling with a warm simulator
+      grpcCeiling(sim, requests, 256);
       for (int rep = 1; rep <= reps; rep++) {
         runs.add(overheadOnce(kafka, sim, "overhead" + rep, requests));
         System.out.println("overhead run " + rep + ": " + runs.get(runs.size() - 1));
@@ -395,7 +399,8 @@ final class ConcurrencySuite {
     double median = ratios[ratios.length / 2];
     String body = String.format(Locale.ROOT, """
         A simulator that answers at once (1 token, no delay), so the worker itself is the \
-        bottleneck; %d requests per run, %d runs. In each run the two ceilings run first, in \
+        bottleneck; %d requests per run, %d runs, after one unmeasured gRPC-only pass that \
+        warms the bench's JVM (simulator and client). In each run the two ceilings run first, in \
         the same process tree and the same minute: a plain Kafka loop (consume a record, \
         produce it to another topic, no backend), and the worker's own gRPC client pushing \
         `Generate` straight at the simulator with the same concurrency (256), no Kafka. The \

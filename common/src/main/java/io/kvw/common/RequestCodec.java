@@ -480,6 +480,9 @@ public final class RequestCodec {
 
   /** Strict UTF-8: no overlong forms, no surrogates, no truncated sequences. */
   private static String checkUtf8(byte[] value) {
+    if (isAscii(value)) {
+      return null; // most records: no decoder, and no copy of the record in chars
+    }
     CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT);
@@ -491,5 +494,14 @@ public final class RequestCodec {
       return "the record is not valid UTF-8 (bad byte sequence near byte " + in.position()
           + ")";
     }
+  }
+
+  private static boolean isAscii(byte[] value) {
+    for (byte b : value) {
+      if (b < 0) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -18,11 +18,21 @@ import java.util.List;
  * keeps the field order of the contract.
  */
 public final class ResultCodec {
+  /** A buffer larger than this (a long text, many embeddings) is not kept for the next one. */
+  private static final int KEPT_BUFFER_BYTES = 16 * 1024;
+
   private final ObjectMapper mapper = new ObjectMapper();
   private final JsonFactory factory = mapper.getFactory();
+  /**
+   * One output buffer per encoding thread, reused: a result is encoded once per record, and a
+   * new buffer grown to the result's size cost more allocation than the bytes returned.
+   */
+  private final ThreadLocal<ByteArrayOutputStream> buffers =
+      ThreadLocal.withInitial(() -> new ByteArrayOutputStream(1024));
 
   public byte[] encode(InferenceResult r) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    ByteArrayOutputStream out = buffers.get();
+    out.reset();
     try (JsonGenerator g = factory.createGenerator(out)) {
       g.setCodec(mapper);
       g.writeStartObject();
@@ -76,7 +86,11 @@ public final class ResultCodec {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    return out.toByteArray();
+    byte[] bytes = out.toByteArray();
+    if (bytes.length > KEPT_BUFFER_BYTES) {
+      buffers.remove();
+    }
+    return bytes;
   }
 
   private static void writeUsageAndTiming(JsonGenerator g, InferenceResult r)

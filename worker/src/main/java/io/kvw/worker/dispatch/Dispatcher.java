@@ -202,7 +202,9 @@ public final class Dispatcher {
       f = call(job, timeout);
     }
     job.currentCall = f; // the backend's own future: its cancel reaches the calls
-    return f.<BackendAnswer>thenApply(answer -> answer).whenComplete((answer, e) -> {
+    @SuppressWarnings("unchecked") // read only: a future of a subtype is one of the type
+    CompletableFuture<BackendAnswer> answered = (CompletableFuture<BackendAnswer>) f;
+    return answered.whenComplete((answer, e) -> {
       if (e == null) {
         outage.end();
         String model = admission.modelOf(request);
@@ -238,12 +240,41 @@ public final class Dispatcher {
 
   private void finish(Job job, BackendAnswer answer, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
+    if (failure == null && !polled.handle().isAbandoned()) {
+      // an answer is published without a log line: no log scope (its MDC puts were a
+      // measurable part of the cost per record); the publisher opens one where it logs
+      publishAnswer(job, answer);
+      return;
+    }
     try (RecordLog scope = RecordLog.open(polled, job.admitted.request().id())) {
-      finishLogged(job, answer, failure);
+      finishLogged(job, failure);
     }
   }
 
-  private void finishLogged(Job job, BackendAnswer answer, Throwable failure) {
+  /** The answer of a record, as its result. */
+  private void publishAnswer(Job job, BackendAnswer answer) {
+    PolledRecord polled = job.admitted.polled();
+    InferenceRequest request = job.admitted.request();
+    String model = admission.modelOf(request);
+    long now = System.nanoTime();
+    long queueMs = millis(job.firstCallNanos - polled.polledAtNanos());
+    long totalMs = millis(now - polled.polledAtNanos());
+    if (answer instanceof Embeddings e) {
+      // an embedding has no first token: ttft_ms is -1, as for any unknown ttft
+      publisher.publish(polled, InferenceResult.embedded(request.id(), model,
+          e.embeddings(), new Usage(e.promptTokens(), 0, 0),
+          new Timing(queueMs, -1, e.backendMs(), totalMs), job.attempts, request.metadata(),
+          polled.source()), request.openAi());
+      return;
+    }
+    Generation generation = (Generation) answer;
+    Timing timing = new Timing(queueMs, generation.ttftMs(), generation.backendMs(), totalMs);
+    publisher.publish(polled, InferenceResult.success(request.id(), model,
+        generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
+        polled.source(), generation.promptLogprobs()), request.openAi());
+  }
+
+  private void finishLogged(Job job, Throwable failure) {
     PolledRecord polled = job.admitted.polled();
     InferenceRequest request = job.admitted.request();
     if (polled.handle().isAbandoned()) {
@@ -253,25 +284,6 @@ public final class Dispatcher {
       return;
     }
     String model = admission.modelOf(request);
-    if (failure == null) {
-      long now = System.nanoTime();
-      long queueMs = millis(job.firstCallNanos - polled.polledAtNanos());
-      long totalMs = millis(now - polled.polledAtNanos());
-      if (answer instanceof Embeddings e) {
-        // an embedding has no first token: ttft_ms is -1, as for any unknown ttft
-        publisher.publish(polled, InferenceResult.embedded(request.id(), model,
-            e.embeddings(), new Usage(e.promptTokens(), 0, 0),
-            new Timing(queueMs, -1, e.backendMs(), totalMs), job.attempts, request.metadata(),
-            polled.source()), request.openAi());
-        return;
-      }
-      Generation generation = (Generation) answer;
-      Timing timing = new Timing(queueMs, generation.ttftMs(), generation.backendMs(), totalMs);
-      publisher.publish(polled, InferenceResult.success(request.id(), model,
-          generation.outputs(), generation.usage(), timing, job.attempts, request.metadata(),
-          polled.source(), generation.promptLogprobs()), request.openAi());
-      return;
-    }
     Throwable cause = unwrap(failure);
     ErrorType type;
     String message;

@@ -39,7 +39,9 @@ public final class WorkerMetrics {
       Timer tpot, Timer e2e) {}
 
   private final TenantLabels tenants;
-  private final ConcurrentMap<String, PerRequest> perRequest = new ConcurrentHashMap<>();
+  /** By model, then tenant: looked up twice per record, without building a key. */
+  private final ConcurrentMap<String, ConcurrentMap<String, PerRequest>> perRequest =
+      new ConcurrentHashMap<>();
   private final LongAdder finished = new LongAdder();
   private final MeterRegistry registry;
   private final Counter polled;
@@ -151,7 +153,8 @@ public final class WorkerMetrics {
 
   private PerRequest perRequest(String model, JsonNode metadata) {
     String tenant = tenants.of(metadata);
-    return perRequest.computeIfAbsent(model + '\u0000' + tenant, k -> {
+    return perRequest.computeIfAbsent(model, m -> new ConcurrentHashMap<>())
+        .computeIfAbsent(tenant, k -> {
       Tags tags = Tags.of("model", model, "tenant", tenant);
       return new PerRequest(
           Counter.builder("kvw.prompt.tokens").description("Prompt tokens of finished backend "
