@@ -57,7 +57,8 @@ import org.slf4j.LoggerFactory;
  * </ol>
  * A record holds its permit while it backs off, so the limit bounds work in progress.
  * A first attempt starts on the thread that dispatches the record or frees its permit
- * ({@link InlineFirstScheduler}); only retries wait on the scheduler.
+ * ({@link InlineFirstScheduler}), outside the policies; only a failure they handle hands the
+ * record to them (as their first execution's outcome), and only retries wait on the scheduler.
  * Before every call the request's deadline is checked (past it: {@code expired}, never sent)
  * and the call's gRPC deadline is the smaller of the timeout and the time left.
  *
@@ -88,6 +89,7 @@ public final class Dispatcher {
       java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
   private final BackendOutage outage;
   private final CallWindow window;
+  private final InlineFirstScheduler inline;
 
   /** The dispatch state of one admitted record. */
   private static final class Job {
@@ -138,8 +140,8 @@ public final class Dispatcher {
         .withMaxAttempts(retry.maxAttempts()), retry.backoff(), retry.maxBackoff())
         .onRetry(e -> metrics.retried())
         .build();
-    this.policies = Failsafe.with(outageRetry, transientErrors)
-        .with(new InlineFirstScheduler(scheduler));
+    this.inline = new InlineFirstScheduler(scheduler);
+    this.policies = Failsafe.with(outageRetry, transientErrors).with(inline);
   }
 
   private static RetryPolicyBuilder<BackendAnswer> backoff(RetryPolicyBuilder<BackendAnswer> b,
@@ -164,11 +166,42 @@ public final class Dispatcher {
       return;
     }
     running.put(ticket, job);
-    policies.getStageAsync(ctx -> attempt(job)).whenComplete((answer, failure) -> {
-      running.remove(ticket);
-      limiter.release();
-      finish(job, answer, failure);
-    });
+    inline.execute(() -> firstAttempt(job).whenComplete((answer, failure) -> {
+      if (failure != null && retried(failure)) {
+        // the policies take over from the first attempt: their first execution is its
+        // outcome again, so backoff, attempt counts and limits are what they would have been
+        CompletableFuture<BackendAnswer> first = CompletableFuture.failedFuture(failure);
+        policies.getStageAsync(ctx -> ctx.isFirstAttempt() ? first : attempt(job))
+            .whenComplete((a, f) -> done(job, a, f));
+      } else {
+        done(job, answer, failure);
+      }
+    }));
+  }
+
+  /**
+   * A record's first call, outside the policies: most records need no retry, and Failsafe's
+   * state for one execution (its futures, an executor per policy) was a tenth of the worker's
+   * CPU and allocation per record with an instant backend.
+   */
+  private CompletableFuture<BackendAnswer> firstAttempt(Job job) {
+    try {
+      return attempt(job);
+    } catch (RuntimeException e) { // a Stop, or a bug: ends the record as the policies would
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** Whether a policy handles this failure (the policies decide whether it is retried). */
+  private static boolean retried(Throwable failure) {
+    BackendException.Kind kind = kindOf(failure);
+    return kind == BackendException.Kind.UNAVAILABLE || kind == BackendException.Kind.TRANSIENT;
+  }
+
+  private void done(Job job, BackendAnswer answer, Throwable failure) {
+    running.remove(job.admitted.polled().handle());
+    limiter.release();
+    finish(job, answer, failure);
   }
 
   private CompletableFuture<BackendAnswer> attempt(Job job) {

@@ -31,6 +31,21 @@ final class InlineFirstScheduler implements Scheduler {
     this.executor = executor;
   }
 
+  /** Runs {@code task} now on this thread, or on the executor when attempts nest too deep. */
+  void execute(Runnable task) {
+    int[] depth = DEPTH.get();
+    if (depth[0] >= MAX_DEPTH) {
+      executor.execute(task);
+      return;
+    }
+    depth[0]++;
+    try {
+      task.run();
+    } finally {
+      depth[0]--;
+    }
+  }
+
   @Override
   public ScheduledFuture<?> schedule(Callable<?> callable, long delay, TimeUnit unit) {
     int[] depth = DEPTH.get();

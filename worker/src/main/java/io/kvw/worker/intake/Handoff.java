@@ -47,7 +47,8 @@ public final class Handoff {
    * from admission's prompt preparation (off the intake thread).
    */
   public void accept(PolledRecord polled) {
-    try (RecordLog scope = RecordLog.open(polled, polled.source().defaultRequestId())) {
+    // no log scope here: admission writes no line on this thread, and route opens its own
+    try {
       admission.admit(polled, verdict -> route(polled, verdict));
     } catch (RuntimeException e) {
       // a bug in admission must not lose the record or stop intake: refuse it, loudly
@@ -61,6 +62,12 @@ public final class Handoff {
     if (polled.handle().isAbandoned()) {
       polled.trace().end("abandoned");
       return; // given back to its source meanwhile: it is read again
+    }
+    if (verdict instanceof Admission.Admitted admitted && !log.isDebugEnabled()) {
+      // no line to write: a log scope (six MDC entries set and restored) would cost more
+      // than the hand-over itself; lines written later open the record's scope themselves
+      dispatcher.dispatch(admitted);
+      return;
     }
     String requestId = verdict instanceof Admission.Admitted admitted
         ? admitted.request().id() : ((Admission.Refused) verdict).requestId();

@@ -20,10 +20,19 @@ import io.opentelemetry.context.propagation.TextMapSetter;
 final class TraceContextInterceptor implements ClientInterceptor {
   static final TraceContextInterceptor INSTANCE = new TraceContextInterceptor();
 
+  /** The keys W3C propagation writes, made once: a key checks and copies its name. */
+  private static final Metadata.Key<String> TRACEPARENT = key("traceparent");
+  private static final Metadata.Key<String> TRACESTATE = key("tracestate");
+
   private static final TextMapSetter<Metadata> SETTER = (md, key, value) ->
-      md.put(Metadata.Key.of(key, Metadata.ASCII_STRING_MARSHALLER), value);
+      md.put(key.equals("traceparent") ? TRACEPARENT : key.equals("tracestate") ? TRACESTATE
+          : key(key), value);
 
   private TraceContextInterceptor() {}
+
+  private static Metadata.Key<String> key(String name) {
+    return Metadata.Key.of(name, Metadata.ASCII_STRING_MARSHALLER);
+  }
 
   @Override
   public <Q, R> ClientCall<Q, R> interceptCall(MethodDescriptor<Q, R> method,
