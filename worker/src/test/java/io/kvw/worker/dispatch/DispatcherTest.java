@@ -189,6 +189,29 @@ class DispatcherTest {
   }
 
   @Test
+  void aRetryAfterAFailedFirstCallStillWaitsItsBackoff() {
+    // the first call runs outside the retry policies; when it fails, they take over and must
+    // still wait their first backoff (an outage's: 200 ms, jitter 25 %) before the second call
+    List<Long> callNanos = new CopyOnWriteArrayList<>();
+    ScriptedBackend backend = new ScriptedBackend().then(() -> {
+      callNanos.add(System.nanoTime());
+      return CompletableFuture.failedFuture(new BackendException(
+          BackendException.Kind.UNAVAILABLE, "UNAVAILABLE", "x", null));
+    }).then(() -> {
+      callNanos.add(System.nanoTime());
+      return CompletableFuture.completedFuture(new Generation(List.of(
+          new Output(0, "done", "stop")), new Usage(1, 1, 0), 1, 2));
+    });
+    OffsetTicket t = dispatch(dispatcher(backend, 3), null);
+    await().until(t::isCompleted);
+    assertThat(callNanos.get(1) - callNanos.get(0))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(150).toNanos());
+    assertThat(backend.calls).hasSize(2);
+    assertThat(onlyResult().attempts()).isEqualTo(2);
+    assertThat(onlyResult().isError()).isFalse();
+  }
+
+  @Test
   void anExpiredRequestIsNeverSent() {
     ScriptedBackend backend = new ScriptedBackend().succeed();
     OffsetTicket t = dispatch(dispatcher(backend, 3), Instant.now().minusSeconds(1));
