@@ -181,8 +181,8 @@ public final class Dispatcher {
 
   /**
    * A record's first call, outside the policies: most records need no retry, and Failsafe's
-   * state for one execution (its futures, an executor per policy) was a tenth of the worker's
-   * CPU and allocation per record with an instant backend.
+   * state for one execution (its futures, an executor per policy) was about 7 % of the
+   * worker's CPU and 8 % of its allocation per record with an instant backend.
    */
   private CompletableFuture<BackendAnswer> firstAttempt(Job job) {
     try {

@@ -175,8 +175,8 @@ public final class OutcomePublisher implements AutoCloseable {
       String requestId, Runnable onAck) {
     try {
       // the log scope is opened where a line is written (finished, failed), not around every
-      // acknowledgement: on the producer's I/O thread it was a tenth of the worker's
-      // allocation per record
+      // acknowledgement: the four scopes a record used to open were 6 % of the worker's
+      // allocation
       producer.send(record, (md, e) -> {
         if (e == null) {
           onAck.run();
