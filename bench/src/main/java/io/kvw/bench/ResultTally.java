@@ -34,6 +34,9 @@ final class ResultTally implements AutoCloseable {
   long firstPolledMillis = Long.MAX_VALUE;
   final Histogram addedMs = new Histogram(3_600_000L, 3);
   final Histogram ownMs = new Histogram(3_600_000L, 3);
+  /** Each answer's {@code backend_ms} and {@code queue_ms}: the call itself, the permit wait. */
+  final Histogram backendMs = new Histogram(3_600_000L, 3);
+  final Histogram queueMs = new Histogram(3_600_000L, 3);
   int distinct;
   int duplicates;
   int errors;
@@ -78,6 +81,8 @@ final class ResultTally implements AutoCloseable {
           long added = t.path("total_ms").asLong() - t.path("backend_ms").asLong();
           addedMs.recordValue(Math.max(0, added));
           ownMs.recordValue(Math.max(0, added - t.path("queue_ms").asLong()));
+          backendMs.recordValue(Math.max(0, t.path("backend_ms").asLong()));
+          queueMs.recordValue(Math.max(0, t.path("queue_ms").asLong()));
         }
       }
       if (System.nanoTime() >= nextTick) {
@@ -96,6 +101,15 @@ final class ResultTally implements AutoCloseable {
       return Double.NaN;
     }
     return (hi - lo) / ((arrivalNanos[hi] - arrivalNanos[lo]) / 1e9);
+  }
+
+  /** Answers in each whole second since the tally started, to see a phase ramp up. */
+  int[] perSecond() {
+    int[] counts = new int[distinct == 0 ? 0 : (int) seconds() + 1];
+    for (int i = 0; i < distinct; i++) {
+      counts[(int) ((arrivalNanos[i] - startNanos) / 1_000_000_000L)]++;
+    }
+    return counts;
   }
 
   /** Answers per second from the first answer to the last, as they reached this reader. */

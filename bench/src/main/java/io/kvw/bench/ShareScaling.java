@@ -19,13 +19,19 @@ import java.util.Map;
  */
 final class ShareScaling {
   private static final int PER_WORKER = 16;
+  /**
+   * The README's JVM options for replicas with little CPU each, in both phases: with the
+   * JVM's defaults on 2 cores (G1, C1 and C2 compilers) six worker JVMs spent most of the
+   * machine compiling and collecting, and the simulator's calls waited for a core.
+   */
+  static final List<String> WORKER_JVM = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1");
 
   private ShareScaling() {}
 
   /** One phase's figures. */
   private record Phase(String intake, int workers, double rate, int distinct, int duplicates,
       int errors, List<Long> polledPerWorker, boolean complete, double busy, double fetchWaitMs,
-      double roundMs) {
+      double roundMs, long backendP50, double backendMean) {
 
     /** The share consumers' mean wait to fetch and mean round, or a dash for consumer mode. */
     String lanes() {
@@ -72,9 +78,9 @@ final class ShareScaling {
             ratio);
         for (Phase p : List.of(consumer, share)) {
           rows.append(String.format(Locale.ROOT, "| %d | `worker.intake=%s` | %d | %.0f | %.0f %% "
-              + "| %s | %d of %d (%d duplicates, %d errors) | %s |%n", rep, p.intake, p.workers,
-              p.rate, 100 * p.busy, p.lanes(), p.distinct, requests, p.duplicates, p.errors,
-              p.polledPerWorker));
+              + "| %d ms / %.0f ms | %s | %d of %d (%d duplicates, %d errors) | %s |%n", rep,
+              p.intake, p.workers, p.rate, 100 * p.busy, p.backendP50, p.backendMean,
+              p.lanes(), p.distinct, requests, p.duplicates, p.errors, p.polledPerWorker));
         }
         boolean allTook = share.polledPerWorker.stream().allMatch(n -> n > 0);
         passed &= consumer.complete && share.complete && allTook && ratio >= 2.5;
@@ -87,22 +93,26 @@ final class ShareScaling {
           One 2-partition requests topic with %d requests per run, drained twice in the same \
           run: by 2 workers in a consumer group, then (a new group from the start of the topic) \
           by 6 workers in a share group; %d run(s) in one harness run, each on its own topic. \
-          Simulator: 200 ms per request, max_num_seqs %d (capacity %.0f requests/s, far above \
-          what the workers ask). Each worker: `worker.concurrency=fixed`, \
-          `worker.max-in-flight=%d`, one process each; share workers with the default \
-          `worker.share.consumers`. *Permits busy*: backend calls in progress over the \
-          permits, sampled each second while the middle 80 %% of the answers arrived. \
+          Simulator: 200 ms per request, \
+          max_num_seqs %d (capacity %.0f requests/s, far above what the workers ask). Each \
+          worker: `worker.concurrency=fixed`, `worker.max-in-flight=%d`, one process each \
+          with `-Xmx384m %s` (the README's options for small replicas); \
+          share workers with the default `worker.share.consumers`. *Permits busy*: backend \
+          calls in progress over the permits, sampled each second while the middle 80 %% of \
+          the answers arrived. *Backend call*: the results' `timing.backend_ms`, median and \
+          mean (the simulator's 200 ms plus the time the machine kept the call waiting). \
           *Share consumer*: mean time a share consumer was ready to fetch before records came, \
           and mean time from its poll to the acknowledgement of the last record it returned.
 
-          | run | intake | workers | steady requests/s | permits busy | share consumer: fetch wait / round | answered | records taken per worker |
-          | --- | --- | --- | --- | --- | --- | --- | --- |
+          | run | intake | workers | steady requests/s | permits busy | backend call p50 / mean | share consumer: fetch wait / round | answered | records taken per worker |
+          | --- | --- | --- | --- | --- | --- | --- | --- | --- |
           %s
 
           **6 share workers / 2 consumer workers: %s** (median %.2fx, spread %.2fx to %.2fx; \
           target 2.5x, ideal 3x: 96 versus 32 calls at once). Broker, simulator and workers \
           share the machine, so the rates move from run to run; the ratio is the figure to read.
-          """, requests, reps, maxNumSeqs, capacity, PER_WORKER, rows.toString().trim(), each,
+          """, requests, reps, maxNumSeqs, capacity, PER_WORKER, String.join(" ", WORKER_JVM),
+          rows.toString().trim(), each,
           sorted.get(sorted.size() / 2), sorted.get(0), sorted.get(sorted.size() - 1));
       Report.write(root.resolve("BENCHMARKS.md"), "share-scaling",
           "Share groups: 6 workers on 2 partitions",
@@ -111,6 +121,25 @@ final class ShareScaling {
                   shareConfig.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                       .toList())), body);
       return passed ? 0 : 1;
+    }
+  }
+
+  private static long benchCpuMillis() {
+    return ProcessHandle.current().info().totalCpuDuration().map(Duration::toMillis).orElse(0L);
+  }
+
+  /** All jiffies and idle jiffies of the machine (/proc/stat). */
+  private static long[] machineJiffies() {
+    try {
+      String[] f = java.nio.file.Files.readAllLines(Path.of("/proc/stat")).get(0).trim()
+          .split("\\s+");
+      long total = 0;
+      for (int i = 1; i < f.length; i++) {
+        total += Long.parseLong(f[i]);
+      }
+      return new long[] {total, Long.parseLong(f[4]) + Long.parseLong(f[5])};
+    } catch (java.io.IOException e) {
+      return new long[] {1, 0};
     }
   }
 
@@ -128,15 +157,32 @@ final class ShareScaling {
         c.put("worker.concurrency", "fixed");
         c.put("worker.max-in-flight", Integer.toString(PER_WORKER));
         c.putAll(intakeConfig);
-        procs.add(new WorkerProcess(workerJar, "384m", c, work));
+        procs.add(new WorkerProcess(workerJar, "384m", WORKER_JVM, c, work));
       }
+      long benchCpu0 = benchCpuMillis();
+      long[] machine0 = machineJiffies();
       // permit use, sampled each second while the middle 80 % of the answers arrive
       double[] inFlight = new double[2];
+      double[][] windowCpu = new double[2][];
+      long[] windowAt = new long[2];
       boolean complete = tally.readAll(Duration.ofMinutes(10), () -> {
+        // CPU of each process over the middle 80 % of the answers, printed for diagnosis
+        int mark = tally.distinct <= requests / 10 ? -1
+            : tally.distinct < requests * 9 / 10 ? 0 : 1;
+        if (mark >= 0 && windowCpu[mark] == null) {
+          windowAt[mark] = System.nanoTime();
+          windowCpu[mark] = new double[procs.size() + 1];
+          for (int i = 0; i < procs.size(); i++) {
+            windowCpu[mark][i] = procs.get(i).cpuSeconds();
+          }
+          windowCpu[mark][procs.size()] = benchCpuMillis() / 1000.0;
+        }
         if (tally.distinct > requests / 10 && tally.distinct < requests * 9 / 10) {
           for (WorkerProcess p : procs) {
-            double calls = p.metric("kvw_backend_in_flight");
-            if (!Double.isNaN(calls)) { // NaN: that scrape failed (a busy machine)
+            // the periodic scrape's value: a scrape of its own per worker each second would
+            // double the scraping CPU of six workers and stall this reader on a busy machine
+            double calls = p.scraped("kvw_backend_in_flight");
+            if (!Double.isNaN(calls)) { // NaN: no scrape yet
               inFlight[0] += calls;
               inFlight[1]++;
             }
@@ -157,6 +203,32 @@ final class ShareScaling {
           rounds += p.metric("kvw_share_round_seconds_count");
         }
       }
+      long[] machine1 = machineJiffies();
+      if (windowCpu[1] != null) {
+        double secs = (windowAt[1] - windowAt[0]) / 1e9;
+        StringBuilder w = new StringBuilder();
+        double workersTotal = 0;
+        for (int i = 0; i <= procs.size(); i++) {
+          double cores = (windowCpu[1][i] - windowCpu[0][i]) / secs;
+          if (i < procs.size()) {
+            workersTotal += cores;
+          }
+          w.append(String.format(Locale.ROOT, " %.2f", cores));
+        }
+        System.out.printf(Locale.ROOT, "%s: steady window %.1f s, cores used: workers%s "
+            + "(bench JVM last); workers total %.2f%n", intake, secs, w, workersTotal);
+      }
+      double benchCpu = (benchCpuMillis() - benchCpu0) / 1000.0;
+      List<String> cpu = procs.stream().map(p -> String.format(Locale.ROOT, "%.1f",
+          p.cpuSeconds())).toList();
+      System.out.printf(Locale.ROOT, "%s: %.1f s; cpu: bench JVM %.1f s, workers %s, machine busy"
+          + " %.0f %%; backend_ms p50 %d mean %.0f p99 %d; queue_ms p50 %d mean %.0f p99 %d; "
+          + "per second %s%n", intake, tally.seconds(), benchCpu, cpu,
+          100.0 * (1 - (double) (machine1[1] - machine0[1]) / (machine1[0] - machine0[0])),
+          tally.backendMs.getValueAtPercentile(50), tally.backendMs.getMean(),
+          tally.backendMs.getValueAtPercentile(99), tally.queueMs.getValueAtPercentile(50),
+          tally.queueMs.getMean(), tally.queueMs.getValueAtPercentile(99),
+          java.util.Arrays.toString(tally.perSecond()));
       double busy = inFlight[1] == 0 ? Double.NaN : inFlight[0] / inFlight[1] / PER_WORKER;
       for (WorkerProcess p : procs) {
         p.stop(Duration.ofSeconds(60));
@@ -167,7 +239,8 @@ final class ShareScaling {
           + "share consumer fetch wait %.0f ms, round %.0f ms, taken %s%n", intake, workers,
           tally.steadyRate(), 100 * busy, fetchWaitMs, roundMs, polled);
       return new Phase(intake, workers, tally.steadyRate(), tally.distinct, tally.duplicates,
-          tally.errors, polled, complete, busy, fetchWaitMs, roundMs);
+          tally.errors, polled, complete, busy, fetchWaitMs, roundMs,
+          tally.backendMs.getValueAtPercentile(50), tally.backendMs.getMean());
     } finally {
       for (WorkerProcess p : procs) {
         p.close();
