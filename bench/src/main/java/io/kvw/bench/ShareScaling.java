@@ -9,6 +9,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Replicas beyond the partition count: the same 2-partition requests topic drained first by 2
@@ -67,7 +71,6 @@ final class ShareScaling {
         String name = "scale" + rep;
         Topics.create(kafka, name, 2);
         kafka.createTopic(name + ".share.results", 2);
-        Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 1);
         Phase consumer = phase(kafka, sim, workerJar, work, name, "consumer", 2,
             name + ".results", requests, Map.of());
         Phase share = phase(kafka, sim, workerJar, work, name, "share", 6,
@@ -90,9 +93,11 @@ final class ShareScaling {
       String each = String.join(", ", ratios.stream().map(r -> String.format(Locale.ROOT,
           "%.2fx", r)).toList());
       String body = String.format(Locale.ROOT, """
-          One 2-partition requests topic with %d requests per run, drained twice in the same \
-          run: by 2 workers in a consumer group, then (a new group from the start of the topic) \
-          by 6 workers in a share group; %d run(s) in one harness run, each on its own topic. \
+          One 2-partition requests topic per run, drained twice in the same run: %d requests \
+          for 2 workers in a consumer group, then as many more for 6 workers in a share group \
+          (which starts at the end of the topic); each phase's requests are produced once all \
+          its workers are ready, so neither phase is measured while JVMs start. %d run(s) in \
+          one harness run, each on its own topic. \
           Simulator: 200 ms per request, \
           max_num_seqs %d (capacity %.0f requests/s, far above what the workers ask). Each \
           worker: `worker.concurrency=fixed`, `worker.max-in-flight=%d`, one process each \
@@ -121,6 +126,34 @@ final class ShareScaling {
                   shareConfig.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
                       .toList())), body);
       return passed ? 0 : 1;
+    }
+  }
+
+  /**
+   * Waits until the share group has a start offset on every partition of {@code topic}: with
+   * {@code latest}, a partition's start is fixed when a member first fetches it, and records
+   * produced before that would be skipped.
+   */
+  private static void awaitStartPositions(EmbeddedKafka kafka, String group, String topic)
+      throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
+          .partitions().size();
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (true) {
+        Map<TopicPartition, SharePartitionOffsetInfo> started = admin.listShareGroupOffsets(
+            Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group).get();
+        long known = started.entrySet().stream().filter(e -> e.getKey().topic().equals(topic)
+            && e.getValue() != null).count();
+        if (known == partitions) {
+          return;
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("share group " + group + " has start offsets on "
+              + known + " of " + partitions + " partitions after 60 s: " + started);
+        }
+        Thread.sleep(200);
+      }
     }
   }
 
@@ -156,9 +189,22 @@ final class ShareScaling {
         c.put("worker.intake", intake);
         c.put("worker.concurrency", "fixed");
         c.put("worker.max-in-flight", Integer.toString(PER_WORKER));
+        if (intake.equals("share")) {
+          // the topic still holds the consumer phase's records: this group starts at its end
+          c.put("kafka.auto.offset.reset", "latest");
+        }
         c.putAll(intakeConfig);
         procs.add(new WorkerProcess(workerJar, "384m", WORKER_JVM, c, work));
       }
+      // the records come once every worker of the phase is up, so both phases are measured
+      // from workers that have started and warmed up, not from JVMs still starting
+      for (WorkerProcess p : procs) {
+        p.awaitReady(Duration.ofMinutes(2));
+      }
+      if (intake.equals("share")) {
+        awaitStartPositions(kafka, name + "-" + intake, name + ".requests");
+      }
+      Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 1);
       long benchCpu0 = benchCpuMillis();
       long[] machine0 = machineJiffies();
       // permit use, sampled each second while the middle 80 % of the answers arrive

@@ -155,6 +155,29 @@ final class WorkerProcess implements AutoCloseable {
     }
   }
 
+  /** Waits until {@code /health/ready} answers 200 (intake joined); throws if it dies first. */
+  void awaitReady(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        throw new IllegalStateException("worker died; see " + log);
+      }
+      try {
+        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+            + httpPort + "/health/ready")).timeout(Duration.ofSeconds(2)).build(),
+            HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      }
+      Thread.sleep(100);
+    }
+    throw new IllegalStateException("worker not ready after " + timeout.toSeconds() + " s; see "
+        + log);
+  }
+
   /** The port of the worker's HTTP endpoint ({@code /metrics}, {@code /health/ready}). */
   int httpPort() {
     return httpPort;
