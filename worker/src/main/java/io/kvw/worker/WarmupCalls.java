@@ -75,37 +75,56 @@ final class WarmupCalls {
     }
     WarmupCalls calls = new WarmupCalls(backend, results, request,
         prompt, request == null ? 0 : max, stopAtNanos);
-    for (int lane = 0; lane < Math.min(IN_FLIGHT, calls.max); lane++) {
-      calls.next();
+    if (calls.max > 0) {
+      calls.next(true);
     }
     return calls;
   }
 
-  /** Each lane starts its next call when the last one ends, until the time or count is up. */
-  private void next() {
+  /**
+   * Each lane starts its next call when the last one ends, until the time or count is up. The
+   * first call goes alone: only once it is answered do the other lanes open, so a server that
+   * refuses sees one call, not a burst that would open the worker's circuit to it.
+   */
+  private void next(boolean first) {
     int n = started.getAndIncrement();
     if (n >= max || System.nanoTime() >= stopAtNanos) {
-      done.countDown();
+      close(first);
       return;
     }
     String id = prefix + n;
     backend.generate(new GenerationCall(id, request, TIMEOUT, null, prompt))
         .whenComplete((generation, e) -> {
-          if (e == null) {
-            answered.incrementAndGet();
-            results.encode(InferenceResult.success(request.id(), "warmup", generation.outputs(),
-                generation.usage(), new Timing(0, generation.ttftMs(), generation.backendMs(),
-                    generation.backendMs()), 1, request.metadata(), SOURCE));
-            next();
-          } else {
-            done.countDown(); // a server that refuses: warming is best effort, stop this lane
+          if (e != null) {
+            close(first); // a server that refuses: warming is best effort
+            return;
           }
+          answered.incrementAndGet();
+          results.encode(InferenceResult.success(request.id(), "warmup", generation.outputs(),
+              generation.usage(), new Timing(0, generation.ttftMs(), generation.backendMs(),
+                  generation.backendMs()), 1, request.metadata(), SOURCE));
+          if (first) {
+            for (int lane = 1; lane < Math.min(IN_FLIGHT, max); lane++) {
+              next(false);
+            }
+          }
+          next(false);
         });
   }
 
-  /** Waits for the calls in flight (up to their deadline); returns the calls answered. */
+  /** Ends a lane; the first call's end also ends the lanes it never opened. */
+  private void close(boolean first) {
+    for (int lane = first ? Math.min(IN_FLIGHT, max) : 1; lane > 0; lane--) {
+      done.countDown();
+    }
+  }
+
+  /**
+   * Waits up to a second for the calls still in flight (the rest finish on their own; their
+   * answers are only encoded); returns the calls answered.
+   */
   int await() throws InterruptedException {
-    done.await(TIMEOUT.toMillis() + 1000, TimeUnit.MILLISECONDS);
+    done.await(1, TimeUnit.SECONDS);
     return answered.get();
   }
 }

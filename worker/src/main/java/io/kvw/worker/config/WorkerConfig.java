@@ -154,7 +154,7 @@ public final class WorkerConfig {
       "worker.startup-timeout", "60s", "How long start-up waits for the broker and vLLM.",
       Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
   public static final ConfigKey<Duration> STARTUP_WARMUP = ConfigKey.of(
-      "worker.startup-warmup", "1s", "Time spent before intake opens running synthetic "
+      "worker.startup-warmup", "2s", "Time spent before intake opens running synthetic "
           + "records through decoding, prompt preparation and result encoding, and real "
           + "one-token `Generate` calls (`worker.startup-warmup-calls`; nothing is read from or "
           + "written to Kafka), so a cold JVM has compiled that code when the first records "
