@@ -329,26 +329,8 @@ final class LatencyBench {
       }
       cold.append("\n");
     }
-    StringBuilder parts = new StringBuilder("| part of the added time, p50 / p99 (ms) |");
-    List<Measured> warm50 = byPhase.get("50%");
-    for (int r = 0; r < warm50.size(); r++) {
-      parts.append(" run ").append(r + 1).append(" |");
-    }
-    parts.append("\n|").append(" --- |".repeat(warm50.size() + 1)).append("\n");
-    Map<String, java.util.function.Function<Measured, Histogram>> named = new LinkedHashMap<>();
-    named.put("request sent → polled by the worker, and result built → sent", Measured::intake);
-    named.put("polled → first backend call (`queue_ms`: admission, tokens, permit)",
-        Measured::queue);
-    named.put("gRPC both ways (`backend_ms` − the simulator's own time)", Measured::transport);
-    named.put("end of the call → result built", Measured::after);
-    named.forEach((label, which) -> {
-      parts.append("| ").append(label).append(" |");
-      for (Measured m : warm50) {
-        parts.append(" ").append(ms(which.apply(m), 50)).append(" / ")
-            .append(ms(which.apply(m), 99)).append(" |");
-      }
-      parts.append("\n");
-    });
+    String parts = parts(byPhase.get("50%"));
+    String coldParts = parts(byPhase.get("cold"));
     return String.format(Locale.ROOT, """
         Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), warmed by \
         a throw-away worker first. Requests are produced open loop (a timer sends the records \
@@ -368,6 +350,34 @@ final class LatencyBench {
         Where the added time goes at 50 %% load, warm (from each result's `timing`, \
         millisecond fields):
 
-        %s""", capacity, reps, coldRequests, phaseSeconds, t, cold, parts);
+        %s
+        The same for the cold worker's first %d requests:
+
+        %s""", capacity, reps, coldRequests, phaseSeconds, t, cold, parts, coldRequests,
+        coldParts);
+  }
+
+  /** Where the added time went, p50 / p99 of each part, one column per repetition. */
+  private static String parts(List<Measured> runs) {
+    StringBuilder parts = new StringBuilder("| part of the added time, p50 / p99 (ms) |");
+    for (int r = 0; r < runs.size(); r++) {
+      parts.append(" run ").append(r + 1).append(" |");
+    }
+    parts.append("\n|").append(" --- |".repeat(runs.size() + 1)).append("\n");
+    Map<String, java.util.function.Function<Measured, Histogram>> named = new LinkedHashMap<>();
+    named.put("request sent → polled by the worker, and result built → sent", Measured::intake);
+    named.put("polled → first backend call (`queue_ms`: admission, tokens, permit)",
+        Measured::queue);
+    named.put("gRPC both ways (`backend_ms` − the simulator's own time)", Measured::transport);
+    named.put("end of the call → result built", Measured::after);
+    named.forEach((label, which) -> {
+      parts.append("| ").append(label).append(" |");
+      for (Measured m : runs) {
+        parts.append(" ").append(ms(which.apply(m), 50)).append(" / ")
+            .append(ms(which.apply(m), 99)).append(" |");
+      }
+      parts.append("\n");
+    });
+    return parts.toString();
   }
 }

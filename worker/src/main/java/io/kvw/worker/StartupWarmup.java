@@ -19,12 +19,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs synthetic records through the worker's per-record code before intake opens: decoding a
- * request, preparing its prompt (chat template and tokenizer), encoding a result, and a few
- * {@code GetLoads} round trips on the backend's channels. A cold JVM interprets all of that
- * for the first thousands of records, and on a small machine the compiler then competes with
- * the records for the same cores, so the first seconds ran at a third of the steady rate.
- * Nothing here reaches Kafka or vLLM's scheduler: no record is read or written and no
- * {@code Generate} is sent.
+ * request, preparing its prompt (chat template and tokenizer), encoding a result, a few
+ * {@code GetLoads} round trips, and beside them real {@code Generate} calls of one token
+ * ({@link WarmupCalls}) on the backend's channels. A cold JVM interprets all of that for the
+ * first thousands of records, and on a small machine the compiler then competes with the
+ * records for the same cores, so the first seconds ran at a third of the steady rate. Nothing
+ * here reaches Kafka: no record is read or written.
  */
 final class StartupWarmup {
   private static final Logger log = LoggerFactory.getLogger(StartupWarmup.class);
@@ -32,25 +32,39 @@ final class StartupWarmup {
 
   private StartupWarmup() {}
 
-  /** Spends up to {@code budget} (0: nothing) on synthetic rounds; returns the rounds run. */
-  static int run(Duration budget, RequestCodec requests, ResultCodec results,
-      InferenceBackend backend) {
+  /** What a warm-up ran. */
+  record Ran(int rounds, int calls) {}
+
+  /**
+   * Spends up to {@code budget} (0: nothing) on synthetic rounds and, beside them, up to
+   * {@code calls} one-token {@code Generate} calls; returns what it ran.
+   */
+  static Ran run(Duration budget, RequestCodec requests, ResultCodec results,
+      InferenceBackend backend, int calls) {
     if (budget.isZero()) {
-      return 0;
+      return new Ran(0, 0);
     }
     long start = System.nanoTime();
     long end = start + budget.toNanos();
+    WarmupCalls generate = WarmupCalls.start(backend, requests, results, calls, end);
     PromptPreparer prompts = backend.prompts();
     int rounds = 0;
-    while (System.nanoTime() < end && rounds < 20_000) {
+    do { // each path at least once, however short the budget
       round(rounds++, requests, results, prompts);
       if (rounds % 500 == 0) {
         loadRoundTrip(backend);
       }
+    } while (System.nanoTime() < end && rounds < 20_000);
+    int answered;
+    try {
+      answered = generate.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      answered = 0;
     }
-    log.info("warmed the record path up with {} synthetic records in {} ms", rounds,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-    return rounds;
+    log.info("warmed the record path up with {} synthetic records and {} Generate calls in {} "
+        + "ms", rounds, answered, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+    return new Ran(rounds, answered);
   }
 
   private static void round(int i, RequestCodec requests, ResultCodec results,

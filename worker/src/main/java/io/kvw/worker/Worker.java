@@ -132,7 +132,7 @@ public final class Worker implements AutoCloseable {
     RequestLimits limits = RequestLimits.defaults()
         .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
     StartupWarmup.run(config.get(WorkerConfig.STARTUP_WARMUP), new RequestCodec(limits),
-        resultCodec, backend);
+        resultCodec, backend, config.get(WorkerConfig.STARTUP_WARMUP_CALLS));
     // prompt preparation (chat template, tokens) runs beside intake, not on its thread; its
     // queue is bounded by worker.max-buffered, as every record in it is an open record
     this.preparation = Executors.newFixedThreadPool(

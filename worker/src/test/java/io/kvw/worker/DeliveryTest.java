@@ -45,7 +45,8 @@ class DeliveryTest {
       CommitSafetyTest.HoldingBackend[] holder = new CommitSafetyTest.HoldingBackend[1];
       try (PipelineHarness.Reader reader = h.reader()) {
         try (Worker first = Worker.start(h.config(vllm.target(),
-            Map.of("worker.drain-timeout", "1s", "worker.id", "first")), (cfg, t) -> {
+            Map.of("worker.drain-timeout", "1s", "worker.id", "first",
+                "worker.startup-warmup-calls", "0")), (cfg, t) -> {
               holder[0] = new CommitSafetyTest.HoldingBackend(
                   new VllmBackendFactory().connect(cfg, t), "m-" + held);
               return holder[0];
@@ -57,8 +58,10 @@ class DeliveryTest {
             return c != null && c.offset() == held && c.metadata().startsWith("kvw1");
           });
         } // drains: the held record is given up after 1 s, never committed
+        // the simulator's calls are counted per record: no warm-up calls among them
         try (Worker second = Worker.start(h.config(vllm.target(),
-            Map.of("worker.id", "second")), new VllmBackendFactory())) {
+            Map.of("worker.id", "second", "worker.startup-warmup-calls", "0")),
+            new VllmBackendFactory())) {
           reader.readUntil(() -> reader.count(h.results) >= n, Duration.ofSeconds(60));
           reader.settle(Duration.ofSeconds(1));
         }
@@ -114,6 +117,7 @@ class DeliveryTest {
   private static Map<String, String> withId(Map<String, String> m, String id) {
     Map<String, String> out = new java.util.HashMap<>(m);
     out.put("worker.id", id);
+    out.put("worker.startup-warmup-calls", "0"); // calls are counted per record
     return out;
   }
 }

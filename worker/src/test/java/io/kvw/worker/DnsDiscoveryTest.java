@@ -80,7 +80,9 @@ class DnsDiscoveryTest {
     }, "test-producer");
 
     try (Worker worker = Worker.start(h.config("dns:///vllm-headless.test.svc:50051",
-        Map.of("vllm.dns.refresh-interval", "100ms")), factory);
+        // each replica's call count is checked: no warm-up calls in it
+        Map.of("vllm.dns.refresh-interval", "100ms", "worker.startup-warmup-calls", "0")),
+        factory);
         PipelineHarness.Reader reader = h.reader()) {
       assertThat(askedFor.get()).isEqualTo("vllm-headless.test.svc:50051");
       producer.start();

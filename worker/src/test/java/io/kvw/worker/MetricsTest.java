@@ -87,8 +87,10 @@ class MetricsTest {
             + "request " + i, "\"metadata\":{\"tenant\":\"t" + (i % 4) + "\"}")));
       }
       h.produce(records);
+      // the simulator's token counts are checked against the worker's: no warm-up calls
       try (Worker worker = Worker.start(h.config(vllm.target(), Map.of("http.port", "0",
-          "metrics.tenant-field", "tenant", "metrics.tenant-max", "2")),
+          "metrics.tenant-field", "tenant", "metrics.tenant-max", "2",
+          "worker.startup-warmup-calls", "0")),
           new VllmBackendFactory());
           PipelineHarness.Reader reader = h.reader()) {
         reader.readUntil(() -> reader.count(h.results) >= n, Duration.ofSeconds(60));

@@ -23,15 +23,31 @@ class StartupWarmupTest {
   }
 
   @Test
-  void theWarmupRunsRecordsThroughTheWorkerWithoutSendingVllmAnyGeneration() {
+  void theWarmupRunsRecordsThroughTheWorkerAndAFewOneTokenGenerateCalls() {
+    try (VllmSimulator sim = VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(20))
+        .build().start();
+        InferenceBackend backend = connect(sim)) {
+      StartupWarmup.Ran ran = StartupWarmup.run(Duration.ofSeconds(2),
+          new RequestCodec(RequestLimits.defaults()), new ResultCodec(), backend, 100);
+      assertThat(ran.rounds()).isPositive();
+      assertThat(ran.calls()).as("Generate calls answered").isPositive().isLessThanOrEqualTo(100);
+      assertThat(sim.stats().received()).as("Generate calls the server saw")
+          .isEqualTo(ran.calls());
+      assertThat(sim.stats().completionTokens()).as("one token each").isEqualTo(ran.calls());
+      assertThat(sim.stats().running()).as("none left running after it").isZero();
+    }
+  }
+
+  @Test
+  void withNoCallsOrNoTimeTheWarmupSendsVllmNothing() {
     try (VllmSimulator sim = VllmSimulator.builder().build().start();
         InferenceBackend backend = connect(sim)) {
-      int rounds = StartupWarmup.run(Duration.ofMillis(300),
-          new RequestCodec(RequestLimits.defaults()), new ResultCodec(), backend);
-      assertThat(rounds).isPositive();
-      assertThat(sim.stats().received()).as("Generate calls").isZero();
+      StartupWarmup.Ran ran = StartupWarmup.run(Duration.ofMillis(200),
+          new RequestCodec(RequestLimits.defaults()), new ResultCodec(), backend, 0);
+      assertThat(ran.rounds()).isPositive();
       assertThat(StartupWarmup.run(Duration.ZERO, new RequestCodec(RequestLimits.defaults()),
-          new ResultCodec(), backend)).isZero();
+          new ResultCodec(), backend, 100)).isEqualTo(new StartupWarmup.Ran(0, 0));
+      assertThat(sim.stats().received()).as("Generate calls").isZero();
     }
   }
 

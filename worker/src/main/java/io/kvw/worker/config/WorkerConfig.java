@@ -154,11 +154,17 @@ public final class WorkerConfig {
       "worker.startup-timeout", "60s", "How long start-up waits for the broker and vLLM.",
       Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
   public static final ConfigKey<Duration> STARTUP_WARMUP = ConfigKey.of(
-      "worker.startup-warmup", "1s", "Time spent before intake opens running synthetic "
-          + "records through decoding, prompt preparation and result encoding (nothing is "
-          + "read, written or sent to `Generate`), so a cold JVM has compiled that code when "
-          + "the first records arrive; it stops early after 20,000 records. `0s` skips it.",
+      "worker.startup-warmup", "2s", "Time spent before intake opens running synthetic "
+          + "records through decoding, prompt preparation and result encoding, and real "
+          + "one-token `Generate` calls (`worker.startup-warmup-calls`; nothing is read from or "
+          + "written to Kafka), so a cold JVM has compiled that code when the first records "
+          + "arrive; it stops early after 20,000 records. `0s` skips it.",
       Parsers.durationIn(Duration.ZERO, Duration.ofMinutes(1)));
+  public static final ConfigKey<Integer> STARTUP_WARMUP_CALLS = ConfigKey.of(
+      "worker.startup-warmup-calls", "1000", "At most this many `Generate` calls during "
+          + "`worker.startup-warmup`, 64 at a time: a two-word prompt, `max_tokens=1`, so "
+          + "the gRPC path is compiled before records use it. `0` sends none (vLLM then sees "
+          + "nothing from the warm-up).", Parsers.intIn(0, 1_000_000));
   public static final ConfigKey<Duration> COMMIT_INTERVAL = ConfigKey.of(
       "worker.commit-interval", "100ms", "How often completed offsets (with their offset map) "
           + "are committed; with `worker.delivery=exactly-once`, how long each transaction "
@@ -231,7 +237,7 @@ public final class WorkerConfig {
       VLLM_REQUEST_TIMEOUT, VLLM_TLS, VLLM_TLS_CA, VLLM_TLS_CERT, VLLM_TLS_KEY,
       VLLM_TLS_SERVER_NAME, WORKER_ID,
       MAX_IN_FLIGHT, CONCURRENCY, MAX_BUFFERED, RETRY_MAX_ATTEMPTS, RETRY_BACKOFF, DRAIN_TIMEOUT,
-      STARTUP_TIMEOUT, STARTUP_WARMUP, COMMIT_INTERVAL, DELIVERY, INTAKE, SHARE_CONSUMERS, OFFSET_MAP_MAX_BYTES,
+      STARTUP_TIMEOUT, STARTUP_WARMUP, STARTUP_WARMUP_CALLS, COMMIT_INTERVAL, DELIVERY, INTAKE, SHARE_CONSUMERS, OFFSET_MAP_MAX_BYTES,
       MAX_REQUEST_BYTES, HTTP_PORT, LOG_LEVEL, LOG_FORMAT, METRICS_TENANT_FIELD,
       METRICS_TENANT_MAX);
 

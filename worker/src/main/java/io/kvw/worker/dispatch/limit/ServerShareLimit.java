@@ -109,6 +109,15 @@ public final class ServerShareLimit implements LimitRule {
     // blow the limit up, so they count as at most a quarter more than the server holds.
     double mine = Math.min(o.inFlight(), outstanding * TRANSIT_ALLOWANCE);
     int share = (int) Math.round(mine * target / outstanding) + step;
+    int free = slots - outstanding;
+    if (free > 0 && load.waiting() == 0) {
+      // the server has idle slots and nothing queued: no reason to cut. If this worker is out
+      // of permits all the same, its calls spend long on the way (a cold JVM, a distant
+      // server), and the allowance above would hold it below what the server can take, so it
+      // grows by half the idle slots: workers that see the same reading together overshoot by
+      // at most the server's short queue, which the next window scales back.
+      share = Math.max(share, o.limited(limit) ? limit + Math.max(step, free / 2) : limit);
+    }
     // a worker without a backlog keeps its limit where it is: its demand, not the server,
     // holds it back, and growing the limit it does not use would only mislead
     return o.limited(limit) ? share : Math.min(limit, share);

@@ -136,6 +136,26 @@ class LimitRulesTest {
   }
 
   @Test
+  void aWorkerWhoseCallsSpendLongOnTheWayStillGetsThePermitsTheServerHasRoomFor() {
+    // a cold worker at 640 requests/s on a 200 ms server: its calls take 600 ms end to end
+    // (400 ms of it in the worker and on the wire), so it needs 384 in flight while the
+    // server holds only a third of them and has half its 256 slots idle
+    LimitRule rule = ServerShareLimit.builder().build();
+    int needed = 384;
+    int limit = 256;
+    for (int t = 0; t < 50; t++) {
+      int inFlight = Math.min(limit, needed);
+      int onServer = inFlight / 3;
+      limit = Math.min(1024, rule.next(limit, new Observation(inFlight,
+          Math.max(0, needed - limit), new BackendLoad(onServer, 0, 256), 10, 600, 0)));
+    }
+    assertThat(limit).isGreaterThanOrEqualTo(needed);
+    // and once it has what it needs, it stops growing: not limited, nothing to add
+    assertThat(rule.next(limit, new Observation(needed, 0, new BackendLoad(needed / 3, 0, 256),
+        10, 600, 0))).isEqualTo(limit);
+  }
+
+  @Test
   void overloadErrorsCutTheLimit() {
     assertThat(ServerShareLimit.builder().build().next(100, new Observation(100, 10,
         new BackendLoad(10, 0, 256), 10, 100, 3))).isEqualTo(90);
