@@ -65,18 +65,23 @@ final class LatencyBench {
         new Phase("50%", 0.5, (int) (0.5 * capacity * phaseSeconds)),
         new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
     Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
+    Histogram floor;
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
         VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
             .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
             .maxNumSeqs(MAX_NUM_SEQS).build().start()) {
       warmSimulator(kafka, sim, capacity);
+      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
+      System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms%n",
+          ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
       sim.stats().serviceTimes().enable();
       for (int rep = 1; rep <= reps; rep++) {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
     }
-    String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity);
+    String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
+        + floorNote(floor, phaseSeconds);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
         "Latency at partial load: what the worker adds, open loop",
         "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
@@ -267,6 +272,18 @@ final class LatencyBench {
       Thread.sleep(100);
     }
     throw new IllegalStateException("worker not ready after 120 s; see " + worker.log());
+  }
+
+  /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
+  private static String floorNote(Histogram floor, int phaseSeconds) {
+    return String.format(Locale.ROOT, """
+
+        The harness's floor, in the same run: a bare relay in its own JVM (consume, produce \
+        at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
+        measured the same way (result record timestamp minus request record timestamp): \
+        p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip through this broker and \
+        producer on this machine; no worker adds less.
+        """, phaseSeconds, ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
   }
 
   /** The repetition with the median p99 added latency. */
