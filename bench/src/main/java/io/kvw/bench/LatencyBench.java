@@ -278,14 +278,19 @@ final class LatencyBench {
 
   /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
   private static String floorNote(Histogram floor, int phaseSeconds) {
+    if (floor.getTotalCount() == 0) {
+      return "\nThe harness's floor (a bare relay) was not measured: it relayed nothing "
+          + "(its log is relay-floor.log in the bench's work directory).\n";
+    }
     return String.format(Locale.ROOT, """
 
         The harness's floor, in the same run: a bare relay in its own JVM (consume, produce \
         at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
-        measured the same way (result record timestamp minus request record timestamp): \
-        p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip through this broker and \
-        producer on this machine; no worker adds less.
-        """, phaseSeconds, ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
+        measured the same way (result record timestamp minus request record timestamp) on \
+        the %d requests it relayed: p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip \
+        through this broker and producer on this machine; no worker adds less.
+        """, phaseSeconds, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
+        ms(floor, 99.9));
   }
 
   /** The repetition with the median p99 added latency. */
