@@ -1,6 +1,8 @@
 package io.kvw.bench;
 
+import io.kvw.testkit.kafka.EmbeddedKafka;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,7 +11,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import io.kvw.testkit.kafka.EmbeddedKafka;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -121,7 +122,7 @@ public final class RelayFloor {
       consumer.subscribe(List.of(topic));
       while (!Thread.currentThread().isInterrupted()) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          String v = new String(r.value(), java.nio.charset.StandardCharsets.UTF_8);
+          String v = new String(r.value(), StandardCharsets.UTF_8);
           int at = v.indexOf("\"id\":\"") + 6;
           resultAt.put(v.substring(at, v.indexOf('"', at)), r.timestamp());
         }
