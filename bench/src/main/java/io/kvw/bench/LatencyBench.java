@@ -125,8 +125,8 @@ final class LatencyBench {
         int[] maxWaiting = {0};
         // the pauses within the phase, from the counters: the gauge jvm_gc_pause_seconds_max
         // is a max over the last minutes, so it showed start-up pauses in every warm phase
-        double gcCountBefore = worker.metric("jvm_gc_pause_seconds_count");
-        double gcSecondsBefore = worker.metric("jvm_gc_pause_seconds_sum");
+        double gcCountBefore = gcSoFar(worker, "jvm_gc_pause_seconds_count");
+        double gcSecondsBefore = gcSoFar(worker, "jvm_gc_pause_seconds_sum");
         Thread gcWatch = new Thread(() -> {
           while (!Thread.currentThread().isInterrupted()) {
             double w = worker.scraped("kvw_dispatch_waiting");
@@ -152,8 +152,9 @@ final class LatencyBench {
         Thread.sleep(1500); // the simulator's last gauges
         gcWatch.interrupt();
         gcWatch.join();
-        int gcPauses = (int) (worker.metric("jvm_gc_pause_seconds_count") - gcCountBefore);
-        double gcPauseMs = (worker.metric("jvm_gc_pause_seconds_sum") - gcSecondsBefore) * 1000;
+        int gcPauses = (int) (gcSoFar(worker, "jvm_gc_pause_seconds_count") - gcCountBefore);
+        double gcPauseMs = (gcSoFar(worker, "jvm_gc_pause_seconds_sum") - gcSecondsBefore)
+            * 1000;
         Measured m = measure(sim, prefix, phase.requests(), sentAt, seen, phaseStartMillis,
             gcPauses, gcPauseMs, maxWaiting[0]);
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
@@ -170,6 +171,12 @@ final class LatencyBench {
       reader.join();
     }
     return out;
+  }
+
+  /** A GC pause counter of the worker; absent until its first pause, so 0 then. */
+  private static double gcSoFar(WorkerProcess worker, String name) {
+    double v = worker.metric(name);
+    return Double.isNaN(v) ? 0 : v;
   }
 
   private static boolean allSeen(Map<String, Seen> seen, String prefix, int n) {
