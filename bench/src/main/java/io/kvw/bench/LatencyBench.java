@@ -42,7 +42,7 @@ final class LatencyBench {
 
   /** What one phase of one repetition measured, in microseconds unless named otherwise. */
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
-      Histogram after, List<Histogram> perSecond, double gcPauseMaxMs, int maxWaiting,
+      Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing) {}
 
   /** Where a result's time went, from its timing fields and the two record timestamps. */
@@ -65,18 +65,23 @@ final class LatencyBench {
         new Phase("50%", 0.5, (int) (0.5 * capacity * phaseSeconds)),
         new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
     Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
+    Histogram floor;
     try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
         VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
             .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
             .maxNumSeqs(MAX_NUM_SEQS).build().start()) {
       warmSimulator(kafka, sim, capacity);
+      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
+      System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms%n",
+          ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
       sim.stats().serviceTimes().enable();
       for (int rep = 1; rep <= reps; rep++) {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
     }
-    String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity);
+    String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
+        + floorNote(floor, phaseSeconds);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
         "Latency at partial load: what the worker adds, open loop",
         "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
@@ -117,14 +122,13 @@ final class LatencyBench {
       awaitReady(worker);
       for (Phase phase : phases) {
         String prefix = name + phase.name().replace("%", "");
-        double[] gcMax = {0};
         int[] maxWaiting = {0};
+        // the pauses within the phase, from the counters: the gauge jvm_gc_pause_seconds_max
+        // is a max over the last minutes, so it showed start-up pauses in every warm phase
+        double gcCountBefore = gcSoFar(worker, "jvm_gc_pause_seconds_count");
+        double gcSecondsBefore = gcSoFar(worker, "jvm_gc_pause_seconds_sum");
         Thread gcWatch = new Thread(() -> {
           while (!Thread.currentThread().isInterrupted()) {
-            double g = worker.scraped("jvm_gc_pause_seconds_max");
-            if (!Double.isNaN(g)) {
-              gcMax[0] = Math.max(gcMax[0], g * 1000);
-            }
             double w = worker.scraped("kvw_dispatch_waiting");
             if (!Double.isNaN(w)) {
               maxWaiting[0] = Math.max(maxWaiting[0], (int) w);
@@ -145,16 +149,20 @@ final class LatencyBench {
         while (System.nanoTime() < deadline && !allSeen(seen, prefix, phase.requests())) {
           Thread.sleep(100);
         }
-        Thread.sleep(1500); // the simulator's last gauges, the worker's last GC max
+        Thread.sleep(1500); // the simulator's last gauges
         gcWatch.interrupt();
         gcWatch.join();
+        int gcPauses = (int) (gcSoFar(worker, "jvm_gc_pause_seconds_count") - gcCountBefore);
+        double gcPauseMs = (gcSoFar(worker, "jvm_gc_pause_seconds_sum") - gcSecondsBefore)
+            * 1000;
         Measured m = measure(sim, prefix, phase.requests(), sentAt, seen, phaseStartMillis,
-            gcMax[0], maxWaiting[0]);
+            gcPauses, gcPauseMs, maxWaiting[0]);
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
-            + "missing %d, gc max %.1f ms%n", name, phase.name(),
+            + "missing %d, worker GC pauses %d (%.0f ms)%n", name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
             m.added().getValueAtPercentile(99) / 1000.0,
-            m.added().getValueAtPercentile(99.9) / 1000.0, m.missing(), m.gcPauseMaxMs());
+            m.added().getValueAtPercentile(99.9) / 1000.0, m.missing(), m.gcPauses(),
+            m.gcPauseMs());
         out.put(phase.name(), m);
       }
       worker.stop(Duration.ofSeconds(60));
@@ -163,6 +171,12 @@ final class LatencyBench {
       reader.join();
     }
     return out;
+  }
+
+  /** A GC pause counter of the worker; absent until its first pause, so 0 then. */
+  private static double gcSoFar(WorkerProcess worker, String name) {
+    double v = worker.metric(name);
+    return Double.isNaN(v) ? 0 : v;
   }
 
   private static boolean allSeen(Map<String, Seen> seen, String prefix, int n) {
@@ -176,7 +190,7 @@ final class LatencyBench {
 
   private static Measured measure(VllmSimulator sim, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
-      double gcMaxMs, int maxWaiting) {
+      int gcPauses, double gcPauseMs, int maxWaiting) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     sim.stats().serviceTimes().all().forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -213,8 +227,8 @@ final class LatencyBench {
       }
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
-    return new Measured(added, intake, queue, transport, after, perSecond, gcMaxMs, maxWaiting,
-        missing);
+    return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
+        maxWaiting, missing);
   }
 
   private static Histogram histogram() {
@@ -269,6 +283,23 @@ final class LatencyBench {
     throw new IllegalStateException("worker not ready after 120 s; see " + worker.log());
   }
 
+  /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
+  private static String floorNote(Histogram floor, int phaseSeconds) {
+    if (floor.getTotalCount() == 0) {
+      return "\nThe harness's floor (a bare relay) was not measured: it relayed nothing "
+          + "(its log is relay-floor.log in the bench's work directory).\n";
+    }
+    return String.format(Locale.ROOT, """
+
+        The harness's floor, in the same run: a bare relay in its own JVM (consume, produce \
+        at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
+        measured the same way (result record timestamp minus request record timestamp) on \
+        the %d requests it relayed: p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip \
+        through this broker and producer on this machine; no worker adds less.
+        """, phaseSeconds, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
+        ms(floor, 99.9));
+  }
+
   /** The repetition with the median p99 added latency. */
   private static Measured median(List<Measured> runs) {
     List<Measured> sorted = new ArrayList<>(runs);
@@ -295,7 +326,8 @@ final class LatencyBench {
       int coldRequests, double capacity) {
     StringBuilder t = new StringBuilder();
     t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
-        + "longest GC pause (ms) | most records waiting for a permit | unanswered |\n"
+        + "worker GC pauses in the phase (count, ms in all) | most records waiting for a "
+        + "permit | unanswered |\n"
         + "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
       double fraction = phase.equals("cold") ? 0.5
@@ -303,7 +335,7 @@ final class LatencyBench {
       List<String> gc = new ArrayList<>();
       List<String> waiting = new ArrayList<>();
       runs.forEach(m -> {
-        gc.add(String.format(Locale.ROOT, "%.0f", m.gcPauseMaxMs()));
+        gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
         waiting.add(Integer.toString(m.maxWaiting()));
       });
       t.append(String.format(Locale.ROOT, "| %s | %.0f | %s | **%s** | %s | %s | %s | %d |\n",
@@ -340,8 +372,9 @@ final class LatencyBench {
         message). Each of %d repetitions starts a new worker process with default settings \
         and waits for it to be ready (its partitions assigned); then %d requests at 50 %% \
         (cold), then %d s at each load (warm). Figures per repetition: run 1 / run 2 / run 3. \
-        The longest GC pause and the records waiting for a permit are read from the worker's \
-        `/metrics` once a second (`jvm_gc_pause_seconds_max`, `kvw_dispatch_waiting`).
+        The worker's GC pauses are those within the phase (`jvm_gc_pause_seconds` count and \
+        sum before and after it); the records waiting for a permit are read from its \
+        `/metrics` once a second (`kvw_dispatch_waiting`).
 
         %s
         A cold worker, per second from the first record produced:

@@ -6,8 +6,10 @@ import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.LongSupplier;
 import java.util.function.ToIntFunction;
@@ -22,7 +24,10 @@ import org.slf4j.LoggerFactory;
  * the estimated time to drain them ({@link DrainEstimate}).
  *
  * <p>Refreshed by the intake thread between polls, at most once per interval, since it owns
- * the consumer; the log end offsets cost one ListOffsets request. Exported as
+ * the consumer. A partition being fetched has its lag cached from the last fetch response
+ * ({@link Consumer#currentLag}), which costs nothing; only paused partitions, or ones without a
+ * fetch yet, cost a ListOffsets request, a broker round trip during which intake polls no
+ * record (on a loaded machine it took tens of milliseconds, every refresh). Exported as
  * {@code kvw_consumer_lag{topic,partition}}, {@code kvw_backlog_records} and
  * {@code kvw_backlog_drain_seconds}.
  */
@@ -65,12 +70,10 @@ public final class Backlog {
     List<MultiGauge.Row<?>> rows = new ArrayList<>();
     long sum = 0;
     try {
-      Map<TopicPartition, Long> ends = assigned.isEmpty() ? Map.of()
-          : consumer.endOffsets(assigned, Duration.ofSeconds(2));
-      for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+      Map<TopicPartition, Long> unread = unread(consumer, assigned);
+      for (Map.Entry<TopicPartition, Long> e : unread.entrySet()) {
         TopicPartition tp = e.getKey();
-        long position = consumer.position(tp, Duration.ofSeconds(2));
-        long lag = Math.max(0, e.getValue() - position) + open.applyAsInt(tp);
+        long lag = Math.max(0, e.getValue()) + open.applyAsInt(tp);
         sum += lag;
         rows.add(MultiGauge.Row.of(Tags.of("topic", tp.topic(), "partition",
             Integer.toString(tp.partition())), lag));
@@ -83,5 +86,30 @@ public final class Backlog {
     lagByPartition.register(rows, true); // partitions that left us disappear
     total = sum;
     drain.update(now, sum, completedTotal.getAsLong());
+  }
+
+  /**
+   * Records not read yet per partition: the cached lag where the consumer fetches the
+   * partition, else the log end offset (one ListOffsets request for all such partitions) minus
+   * the position.
+   */
+  private static Map<TopicPartition, Long> unread(Consumer<?, ?> consumer,
+      Set<TopicPartition> assigned) {
+    Map<TopicPartition, Long> unread = new HashMap<>();
+    Set<TopicPartition> paused = consumer.paused();
+    List<TopicPartition> ask = new ArrayList<>();
+    for (TopicPartition tp : assigned) {
+      OptionalLong cached = paused.contains(tp) ? OptionalLong.empty() : consumer.currentLag(tp);
+      if (cached.isPresent()) {
+        unread.put(tp, cached.getAsLong());
+      } else {
+        ask.add(tp);
+      }
+    }
+    if (!ask.isEmpty()) {
+      consumer.endOffsets(ask, Duration.ofSeconds(2)).forEach((tp, end) ->
+          unread.put(tp, end - consumer.position(tp, Duration.ofSeconds(2))));
+    }
+    return unread;
   }
 }
