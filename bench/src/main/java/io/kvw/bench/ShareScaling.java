@@ -11,6 +11,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.common.TopicPartition;
 
@@ -130,29 +131,29 @@ final class ShareScaling {
   }
 
   /**
-   * Waits until the share group has a start offset on every partition of {@code topic}: with
-   * {@code latest}, a partition's start is fixed when a member first fetches it, and records
-   * produced before that would be skipped.
+   * Starts the (new, empty) share group at the end of {@code topic}, where the consumer phase
+   * left it, so the share workers take only the records produced for their phase.
    */
-  private static void awaitStartPositions(EmbeddedKafka kafka, String group, String topic)
+  private static void startAtEnd(EmbeddedKafka kafka, String group, String topic)
       throws Exception {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       int partitions = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic)
           .partitions().size();
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (true) {
-        Map<TopicPartition, SharePartitionOffsetInfo> started = admin.listShareGroupOffsets(
-            Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group).get();
-        long known = started.entrySet().stream().filter(e -> e.getKey().topic().equals(topic)
-            && e.getValue() != null).count();
-        if (known == partitions) {
-          return;
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (int p = 0; p < partitions; p++) {
+        latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+      }
+      Map<TopicPartition, Long> ends = new HashMap<>();
+      admin.listOffsets(latest).all().get().forEach((tp, info) -> ends.put(tp, info.offset()));
+      admin.alterShareGroupOffsets(group, ends).all().get();
+      Map<TopicPartition, SharePartitionOffsetInfo> set = admin.listShareGroupOffsets(
+          Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group).get();
+      for (Map.Entry<TopicPartition, Long> e : ends.entrySet()) {
+        SharePartitionOffsetInfo info = set.get(e.getKey());
+        if (info == null || info.startOffset() != e.getValue()) {
+          throw new IllegalStateException("share group " + group + " does not start at the end "
+              + "of " + topic + ": " + set + ", ends " + ends);
         }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("share group " + group + " has start offsets on "
-              + known + " of " + partitions + " partitions after 60 s: " + started);
-        }
-        Thread.sleep(200);
       }
     }
   }
@@ -180,6 +181,10 @@ final class ShareScaling {
       String name, String intake, int workers, String resultsTopic, int requests,
       Map<String, String> intakeConfig) throws Exception {
     List<WorkerProcess> procs = new ArrayList<>();
+    if (intake.equals("share")) {
+      // the topic still holds the consumer phase's records: this group starts at its end
+      startAtEnd(kafka, name + "-" + intake, name + ".requests");
+    }
     try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), resultsTopic, requests)) {
       for (int i = 0; i < workers; i++) {
         Map<String, String> c = new HashMap<>(Topics.workerConfig(kafka, sim, name));
@@ -189,10 +194,6 @@ final class ShareScaling {
         c.put("worker.intake", intake);
         c.put("worker.concurrency", "fixed");
         c.put("worker.max-in-flight", Integer.toString(PER_WORKER));
-        if (intake.equals("share")) {
-          // the topic still holds the consumer phase's records: this group starts at its end
-          c.put("kafka.auto.offset.reset", "latest");
-        }
         c.putAll(intakeConfig);
         procs.add(new WorkerProcess(workerJar, "384m", WORKER_JVM, c, work));
       }
@@ -200,9 +201,6 @@ final class ShareScaling {
       // from workers that have started and warmed up, not from JVMs still starting
       for (WorkerProcess p : procs) {
         p.awaitReady(Duration.ofMinutes(2));
-      }
-      if (intake.equals("share")) {
-        awaitStartPositions(kafka, name + "-" + intake, name + ".requests");
       }
       Load.produce(kafka.bootstrapServers(), name + ".requests", requests, 1);
       long benchCpu0 = benchCpuMillis();
