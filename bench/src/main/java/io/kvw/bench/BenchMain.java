@@ -48,7 +48,7 @@ public final class BenchMain {
           + " | sharing|sharing-latency [--requests N] [--reps N]"
           + " | saturation-llm|backlog [--requests N]"
           + " | overhead|share-scaling|saturation-delivery [--requests N] [--reps N]"
-          + " (share-scaling: [--share-config k=v,...])"
+          + " (share-scaling: [--share-config k=v,...] [--request-ms N])"
           + " | latency [--reps N] [--seconds S]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
@@ -96,7 +96,9 @@ public final class BenchMain {
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "8000")),
           Integer.parseInt(opts.getOrDefault("reps", "1")),
-          keyValues(opts.getOrDefault("share-config", "")));
+          keyValues(opts.getOrDefault("share-config", "")),
+          Integer.parseInt(opts.getOrDefault("request-ms",
+              Integer.toString(ShareScaling.DEFAULT_REQUEST_MS))));
       case "reliability" -> new Reliability(root, workerJar, work).run(
           opts.containsKey("only") ? List.of(opts.get("only").split(",")) : List.of(),
           switch (opts.getOrDefault("mode", "both")) {
