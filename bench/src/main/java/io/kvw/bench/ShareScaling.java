@@ -111,7 +111,7 @@ final class ShareScaling {
           share workers with the default `worker.share.consumers`. *Permits busy*: backend \
           calls in progress over the permits, sampled each second while the middle 80 %% of \
           the answers arrived. *Backend call*: the results' `timing.backend_ms`, median and \
-          mean (the simulator's 200 ms plus the time the machine kept the call waiting). \
+          mean (the simulator's time per request plus the time the machine kept the call waiting). \
           *Share consumer*: mean time a share consumer was ready to fetch before records came, \
           and mean time from its poll to the acknowledgement of the last record it returned.
 
