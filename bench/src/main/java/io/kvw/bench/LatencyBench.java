@@ -5,10 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvw.testkit.kafka.EmbeddedKafka;
 import io.kvw.testkit.sim.VllmSimulator;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -98,7 +94,7 @@ final class LatencyBench {
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
         Topics.workerConfig(kafka, sim, name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
-      awaitReady(worker);
+      worker.awaitReady(Duration.ofSeconds(120));
       load.run(name + ".requests", "w", (int) (capacity * 0.5 * 8), capacity * 0.5,
           new ConcurrentHashMap<>());
       worker.stop(Duration.ofSeconds(60));
@@ -119,7 +115,7 @@ final class LatencyBench {
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
         Topics.workerConfig(kafka, sim, name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
-      awaitReady(worker);
+      worker.awaitReady(Duration.ofSeconds(120));
       for (Phase phase : phases) {
         String prefix = name + phase.name().replace("%", "");
         int[] maxWaiting = {0};
@@ -259,28 +255,6 @@ final class LatencyBench {
         }
       }
     }
-  }
-
-  private static void awaitReady(WorkerProcess worker) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (!worker.isAlive()) {
-        throw new IllegalStateException("worker died; see " + worker.log());
-      }
-      try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(
-            "http://127.0.0.1:" + worker.httpPort() + "/health/ready")).build(),
-            HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() == 200) {
-          return;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      }
-      Thread.sleep(100);
-    }
-    throw new IllegalStateException("worker not ready after 120 s; see " + worker.log());
   }
 
   /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */

@@ -63,23 +63,21 @@ public final class Handoff {
       polled.trace().end("abandoned");
       return; // given back to its source meanwhile: it is read again
     }
-    if (verdict instanceof Admission.Admitted admitted && !log.isDebugEnabled()) {
-      // no line to write: a log scope (six MDC entries set and restored) would cost more
-      // than the hand-over itself; lines written later open the record's scope themselves
+    if (verdict instanceof Admission.Admitted admitted) {
+      if (log.isDebugEnabled()) {
+        try (RecordLog scope = RecordLog.open(polled, admitted.request().id())) {
+          log.debug("request {} admitted", admitted.request().id());
+        }
+      }
+      // no log scope around the hand-over: six MDC entries set and restored cost more than
+      // the hand-over itself, and lines written later open the record's scope themselves
       dispatcher.dispatch(admitted);
       return;
     }
-    String requestId = verdict instanceof Admission.Admitted admitted
-        ? admitted.request().id() : ((Admission.Refused) verdict).requestId();
-    try (RecordLog scope = RecordLog.open(polled, requestId)) {
-      if (verdict instanceof Admission.Admitted admitted) {
-        log.debug("request {} admitted", requestId);
-        dispatcher.dispatch(admitted);
-      } else {
-        Admission.Refused r = (Admission.Refused) verdict;
-        publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message(),
-            r.openAi());
-      }
+    Admission.Refused r = (Admission.Refused) verdict;
+    try (RecordLog scope = RecordLog.open(polled, r.requestId())) {
+      publish(polled, r.requestId(), r.model(), r.metadata(), r.type(), r.message(),
+          r.openAi());
     }
   }
 
