@@ -429,12 +429,12 @@ final class ConcurrencySuite {
         compiles the hot path meanwhile), the next %d the **measured pass**.
 
         - **Cold**: the fresh JVM's rate between the 10th and 90th percentile of its first \
-          %d answers, started with the broker and simulator already warm.
+        %d answers, started with the broker and simulator already warm.
         - **Warm**: the rate between the 10th and 90th percentile of the measured pass's \
-          answers; the worker's CPU time (from the OS), its allocation (from its `/metrics`: \
-          `jvm_gc_memory_allocated_bytes_total` plus what eden holds now) and its JIT compiler \
-          threads' CPU (`/proc/<pid>/task`) over the same window, sampled once a second. The \
-          ratio and pass or fail use the warm rate, since the ceiling is measured warm.
+        answers; the worker's CPU time (from the OS), its allocation (from its `/metrics`: \
+        `jvm_gc_memory_allocated_bytes_total` plus what eden holds now) and its JIT compiler \
+        threads' CPU (`/proc/<pid>/task`) over the same window, sampled once a second. The \
+        ratio and pass or fail use the warm rate, since the ceiling is measured warm.
 
         %s
         **Worker warm / gRPC-only, median of %d runs: %.0f %%** (spread %.0f–%.0f %%; cold \
@@ -499,6 +499,11 @@ final class ConcurrencySuite {
       int lo = warmup + requests / 10;
       int hi = warmup + requests * 9 / 10;
       double workerRate = tally.rateBetween(lo, hi);
+      // wall-clock bounds of the warm window, to cut a profile of the worker to it
+      long nowNanos = System.nanoTime();
+      java.time.Instant now = java.time.Instant.now();
+      System.out.println("warm window (UTC): " + now.minusNanos(nowNanos - tally.arrivalNanos(lo))
+          + " to " + now.minusNanos(nowNanos - tally.arrivalNanos(hi)));
       double[] from = null;
       double[] to = null;
       for (double[] s : samples) {
