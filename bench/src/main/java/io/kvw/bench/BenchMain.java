@@ -47,7 +47,7 @@ public final class BenchMain {
       System.err.println("usage: bench.jar saturation [--requests N] [--reps N] [--cds off]"
           + " | sharing|sharing-latency [--requests N] [--reps N]"
           + " | saturation-llm|backlog [--requests N]"
-          + " | overhead|share-scaling|saturation-delivery [--requests N] [--reps N]"
+          + " | overhead [--warmup N]|share-scaling|saturation-delivery [--requests N] [--reps N]"
           + " (share-scaling: [--share-config k=v,...] [--request-ms N])"
           + " | latency [--reps N] [--seconds S]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
@@ -88,6 +88,7 @@ public final class BenchMain {
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "100000")),
+          Integer.parseInt(opts.getOrDefault("warmup", "200000")),
           Integer.parseInt(opts.getOrDefault("reps", "3")));
       case "latency" -> new LatencyBench(root, workerJar, work).run(
           Integer.parseInt(opts.getOrDefault("reps", "3")),

@@ -112,6 +112,19 @@ final class ResultTally implements AutoCloseable {
     return counts;
   }
 
+  /** When the {@code i}-th distinct answer arrived, on {@link System#nanoTime}. */
+  long arrivalNanos(int i) {
+    return arrivalNanos[i];
+  }
+
+  /** Answers per second between the {@code lo}-th and the {@code hi}-th distinct answer. */
+  double rateBetween(int lo, int hi) {
+    if (hi <= lo || hi >= distinct) {
+      return Double.NaN;
+    }
+    return (hi - lo) / ((arrivalNanos[hi] - arrivalNanos[lo]) / 1e9);
+  }
+
   /** Answers per second from the first answer to the last, as they reached this reader. */
   double firstToLastRate() {
     if (distinct < 2) {
