@@ -83,34 +83,26 @@ public final class Admission {
 
   /**
    * Admits a record and hands the verdict to {@code then}: at once for a record refused by
-   * the cheap checks, after preparing its prompt otherwise: on the preparation executor, or
-   * on this thread when the preparer calls it {@linkplain PromptPreparer#quick quick}. Every
-   * record gets exactly one verdict.
+   * the cheap checks, after preparing its prompt (on the preparation executor) otherwise.
+   * Every record gets exactly one verdict.
    */
   public void admit(PolledRecord polled, Consumer<Verdict> then) {
     Verdict checked = check(polled);
-    if (!(checked instanceof Admitted admitted)) {
-      then.accept(checked);
+    if (!(checked instanceof Admitted admitted) || prompts == PromptPreparer.TEXT_ONLY) {
+      then.accept(checked instanceof Admitted a ? prepare(a) : checked);
       return;
     }
-    if (prompts.quick(admitted.request())) {
-      // a short plain prompt tokenizes in less time than a hand-over to the pool and the
-      // wake-up of one of its threads: the same preparation, on this thread
-      then.accept(prepareOrRefuse(admitted));
-      return;
-    }
-    preparation.execute(() -> then.accept(prepareOrRefuse(admitted)));
-  }
-
-  /** {@link #prepare}, refusing the record if preparation fails on a bug. */
-  private Verdict prepareOrRefuse(Admitted admitted) {
-    try {
-      return prepare(admitted);
-    } catch (RuntimeException e) {
-      log.error("preparing the prompt of {} failed; refusing the record",
-          admitted.polled().handle(), e);
-      return failed(admitted.polled(), e);
-    }
+    preparation.execute(() -> {
+      Verdict v;
+      try {
+        v = prepare(admitted);
+      } catch (RuntimeException e) {
+        log.error("preparing the prompt of {} failed; refusing the record",
+            polled.handle(), e);
+        v = failed(polled, e);
+      }
+      then.accept(v);
+    });
   }
 
   /** Admits a record on the calling thread, prompt preparation included. */

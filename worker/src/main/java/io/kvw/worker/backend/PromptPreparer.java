@@ -11,36 +11,19 @@ import io.kvw.common.InferenceRequest;
 public interface PromptPreparer {
 
   /** Passes plain prompts through as text, untokenized; refuses chats (no template). */
-  PromptPreparer TEXT_ONLY = new PromptPreparer() {
-    @Override
-    public Prompt prepare(InferenceRequest request) throws InvalidPromptException {
-      if (request.isEmbedding()) {
-        throw new InvalidPromptException("this backend serves no embedding model; send a "
-            + "prompt instead of input");
-      }
-      if (request.prompt() == null) {
-        throw new InvalidPromptException("this backend cannot render chat messages; send a "
-            + "prompt instead");
-      }
-      return new Prompt(request.prompt(), null);
+  PromptPreparer TEXT_ONLY = request -> {
+    if (request.isEmbedding()) {
+      throw new InvalidPromptException("this backend serves no embedding model; send a prompt "
+          + "instead of input");
     }
-
-    @Override
-    public boolean quick(InferenceRequest request) {
-      return true;
+    if (request.prompt() == null) {
+      throw new InvalidPromptException("this backend cannot render chat messages; send a "
+          + "prompt instead");
     }
+    return new Prompt(request.prompt(), null);
   };
 
   Prompt prepare(InferenceRequest request) throws InvalidPromptException;
-
-  /**
-   * Whether preparing this request costs less than handing it to another thread, so the
-   * thread that admits it prepares it itself. Preparation is the same either way; only where
-   * it runs changes.
-   */
-  default boolean quick(InferenceRequest request) {
-    return false;
-  }
 
   /** The request cannot become a prompt for this model; the message says why. */
   final class InvalidPromptException extends Exception {

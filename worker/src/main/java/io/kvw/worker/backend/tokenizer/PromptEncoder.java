@@ -34,12 +34,6 @@ import java.util.Optional;
  * allows it ({@link EmbeddingModel}). A request of the other kind than the model is refused.
  */
 public final class PromptEncoder implements PromptPreparer {
-  /**
-   * The longest plain prompt, in characters, prepared on the thread that admits it. Tokenizing
-   * a prompt this short takes microseconds; a chat (its template rendered, 0.1 to 1 ms) or a
-   * long prompt goes to admission's preparation pool, off the intake thread.
-   */
-  static final int QUICK_PROMPT_CHARS = 1024;
   private final TokenDecoder tokenizer;
   private final Optional<ChatTemplate> template;
   private final int maxContextLength;
@@ -103,12 +97,6 @@ public final class PromptEncoder implements PromptPreparer {
     }
     checkLength(ids.length, p.maxTokens());
     return new Prompt(text, ids);
-  }
-
-  @Override
-  public boolean quick(InferenceRequest request) {
-    return embeddingModel == null && request.prompt() != null
-        && request.prompt().length() <= QUICK_PROMPT_CHARS;
   }
 
   private Prompt prepareEmbedding(InferenceRequest request) throws InvalidPromptException {
