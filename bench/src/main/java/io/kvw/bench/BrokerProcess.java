@@ -1,0 +1,110 @@
+package io.kvw.bench;
+
+import io.kvw.testkit.kafka.EmbeddedKafkaMain;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * The benchmark's broker in its own JVM ({@link EmbeddedKafkaMain}), so that neither its
+ * garbage collections nor the bench's (simulator, load generator, result reader) stop the
+ * other. It is part of the harness, not of the product, so it runs with low-pause settings:
+ * the serial collector over a small young generation collects the broker's short-lived request
+ * buffers in a few milliseconds, where G1 in a shared, growing heap paused the whole harness
+ * for 20 to 100 ms (measured on the 2-core bench machine). Its GC log goes to
+ * {@code broker-gc.log} in the work directory; {@code -Dkvw.bench.brokerJvmArgs=...} replaces
+ * the settings, to compare.
+ */
+final class BrokerProcess implements AutoCloseable {
+  static final List<String> JVM_ARGS = List.of("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC",
+      "-Xmn48m");
+  private final Process process;
+  private final String bootstrap;
+
+  BrokerProcess(Path work) throws IOException {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    List<String> cmd = new ArrayList<>(List.of(WorkerProcess.javaBin()));
+    String override = System.getProperty("kvw.bench.brokerJvmArgs", "").trim();
+    cmd.addAll(override.isEmpty() ? JVM_ARGS : List.of(override.split("\\s+")));
+    cmd.addAll(List.of("-Xlog:gc:file=" + work.resolve("broker-gc.log"), "-cp",
+        System.getProperty("java.class.path"), EmbeddedKafkaMain.class.getName(), "--port",
+        Integer.toString(port), "--log-dir", Files.createTempDirectory(work, "broker")
+            .toString()));
+    process = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    Process child = process;
+    Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly, "kill-broker"));
+    BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
+        StandardCharsets.UTF_8));
+    String line;
+    String ready = null;
+    while (ready == null && (line = out.readLine()) != null) {
+      if (line.startsWith("bootstrap.servers=")) {
+        ready = line.substring("bootstrap.servers=".length());
+      }
+    }
+    if (ready == null) {
+      throw new IllegalStateException("the broker process exited before it was ready");
+    }
+    bootstrap = ready;
+    Thread drain = new Thread(() -> out.lines().forEach(l -> { }), "broker-output");
+    drain.setDaemon(true);
+    drain.start();
+  }
+
+  String bootstrapServers() {
+    return bootstrap;
+  }
+
+  /** Creates a topic (one replica) and waits until every partition has a leader. */
+  void createTopic(String name, int partitions) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      try {
+        admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof TopicExistsException)) {
+          throw new IllegalStateException("creating topic " + name + " failed", e.getCause());
+        }
+      }
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (System.nanoTime() < deadline) {
+        try {
+          var d = admin.describeTopics(List.of(name)).allTopicNames().get().get(name);
+          if (d.partitions().stream().allMatch(p -> p.leader() != null)) {
+            return;
+          }
+        } catch (ExecutionException e) {
+          // metadata not propagated yet
+        }
+        Thread.sleep(50);
+      }
+      throw new IllegalStateException("topic " + name + " did not become ready");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+    }
+  }
+}
