@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,7 @@ final class BrokerProcess implements AutoCloseable {
       "-Xmn48m");
   private final Process process;
   private final String bootstrap;
+  private final Path gcLog;
 
   BrokerProcess(Path work) throws IOException {
     int port;
@@ -42,7 +44,8 @@ final class BrokerProcess implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(WorkerProcess.javaBin()));
     String override = System.getProperty("kvw.bench.brokerJvmArgs", "").trim();
     cmd.addAll(override.isEmpty() ? JVM_ARGS : List.of(override.split("\\s+")));
-    cmd.addAll(List.of("-Xlog:gc:file=" + work.resolve("broker-gc.log"), "-cp",
+    gcLog = work.resolve("broker-gc.log");
+    cmd.addAll(List.of("-Xlog:gc:file=" + gcLog, "-cp",
         System.getProperty("java.class.path"), EmbeddedKafkaMain.class.getName(), "--port",
         Integer.toString(port), "--log-dir", Files.createTempDirectory(work, "broker")
             .toString()));
@@ -98,6 +101,32 @@ final class BrokerProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The broker's GC pauses so far, from its GC log: {@code "N pauses, longest X ms, Y ms in
+   * all"} (lines such as {@code [..][info][gc] GC(3) Pause Young (...) 56M->22M(507M) 8.540ms}).
+   */
+  String gcPauses() {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(gcLog);
+    } catch (IOException e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+    int n = 0;
+    double longest = 0;
+    double all = 0;
+    for (String l : lines) {
+      if (l.contains(" Pause ") && l.endsWith("ms")) {
+        double ms = Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1, l.length() - 2));
+        n++;
+        longest = Math.max(longest, ms);
+        all += ms;
+      }
+    }
+    return String.format(Locale.ROOT, "%d pauses, longest %.0f ms, %.0f ms in all", n,
+        longest, all);
   }
 
   @Override

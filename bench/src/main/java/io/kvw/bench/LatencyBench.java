@@ -61,6 +61,7 @@ final class LatencyBench {
         new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
     Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
     Histogram floor;
+    String brokerGc;
     try (BrokerProcess kafka = new BrokerProcess(work);
         VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
             .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
@@ -69,6 +70,7 @@ final class LatencyBench {
       floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
       System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms%n",
           ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
+      System.out.println("broker GC so far: " + kafka.gcPauses());
       if (reps == 0) {
         return 0; // --reps 0: the floor alone, while exploring the harness
       }
@@ -77,9 +79,15 @@ final class LatencyBench {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
+      brokerGc = kafka.gcPauses();
+      System.out.println("broker GC over the run: " + brokerGc);
     }
     String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
-        + floorNote(floor, phaseSeconds);
+        + floorNote(floor, phaseSeconds) + String.format(Locale.ROOT, """
+
+        The broker runs in its own JVM with harness settings (`%s`); its GC pauses over the \
+        whole run: %s.
+        """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
         "Latency at partial load: what the worker adds, open loop",
         "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,

@@ -55,7 +55,8 @@ public final class RelayFloor {
   }
 
   /**
-   * Relays {@code seconds} of requests at {@code perSecond} (after a short warm-up) and returns
+   * Relays {@code seconds} of requests at {@code perSecond} (after as long a warm-up, so that
+   * the relay's JIT has compiled its path as the warm worker's has) and returns
    * result timestamp minus request timestamp per request, in microseconds.
    */
   static Histogram measure(BrokerProcess kafka, Path work, double perSecond, int seconds)
@@ -70,7 +71,7 @@ public final class RelayFloor {
     reader.setDaemon(true);
     reader.start();
     try (PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
-      int warm = (int) (perSecond * 3);
+      int warm = (int) (perSecond * seconds);
       load.run(name + ".requests", "fw", warm, perSecond, sentAt);
       await(resultAt, "fw", warm);
       int n = (int) (perSecond * seconds);
