@@ -23,9 +23,11 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * The benchmark's broker in its own JVM ({@link EmbeddedKafkaMain}), so that neither its
  * garbage collections nor the bench's (simulator, load generator, result reader) stop the
  * other. It is part of the harness, not of the product, so it runs with low-pause settings:
- * the serial collector over a small young generation collects the broker's short-lived request
- * buffers in a few milliseconds, where G1 in a shared, growing heap paused the whole harness
- * for 20 to 100 ms (measured on the 2-core bench machine). Its GC log goes to
+ * the serial collector over a small young generation, whose collections copy little (the
+ * broker's request buffers die young; about 1 MiB survives each), where G1 in the bench's
+ * shared, growing heap paused the whole harness for 21 to 108 ms each time (measured on the
+ * loaded 2-core bench machine, where the serial ones still took 15 to 150 ms of wall time
+ * waiting for a core). Its GC log goes to
  * {@code broker-gc.log} in the work directory; {@code -Dkvw.bench.brokerJvmArgs=...} replaces
  * the settings, to compare.
  */
