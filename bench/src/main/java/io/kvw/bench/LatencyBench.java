@@ -2,7 +2,6 @@ package io.kvw.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.kvw.testkit.kafka.EmbeddedKafka;
 import io.kvw.testkit.sim.VllmSimulator;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -62,7 +61,8 @@ final class LatencyBench {
         new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
     Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
     Histogram floor;
-    try (EmbeddedKafka kafka = EmbeddedKafka.builder().build().start();
+    String brokerGc;
+    try (BrokerProcess kafka = new BrokerProcess(work);
         VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
             .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
             .maxNumSeqs(MAX_NUM_SEQS).build().start()) {
@@ -70,14 +70,24 @@ final class LatencyBench {
       floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
       System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms%n",
           ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
+      System.out.println("broker GC so far: " + kafka.gcPauses());
+      if (reps == 0) {
+        return 0; // --reps 0: the floor alone, while exploring the harness
+      }
       sim.stats().serviceTimes().enable();
       for (int rep = 1; rep <= reps; rep++) {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
+      brokerGc = kafka.gcPauses();
+      System.out.println("broker GC over the run: " + brokerGc);
     }
     String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
-        + floorNote(floor, phaseSeconds);
+        + floorNote(floor, phaseSeconds) + String.format(Locale.ROOT, """
+
+        The broker runs in its own JVM with harness settings (`%s`); its GC pauses over the \
+        whole run: %s.
+        """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
         "Latency at partial load: what the worker adds, open loop",
         "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
@@ -87,12 +97,12 @@ final class LatencyBench {
   }
 
   /** The simulator's first calls are slow too (JIT); a throw-away worker warms it. */
-  private void warmSimulator(EmbeddedKafka kafka, VllmSimulator sim, double capacity)
+  private void warmSimulator(BrokerProcess kafka, VllmSimulator sim, double capacity)
       throws Exception {
     String name = "latwarm";
-    Topics.create(kafka, name, 6);
+    Topics.create(kafka::createTopic, name, 6);
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-        Topics.workerConfig(kafka, sim, name), work);
+        Topics.workerConfig(kafka.bootstrapServers(), sim, name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
       load.run(name + ".requests", "w", (int) (capacity * 0.5 * 8), capacity * 0.5,
@@ -102,9 +112,9 @@ final class LatencyBench {
     System.out.println("simulator warmed: " + sim.stats());
   }
 
-  private Map<String, Measured> repetition(EmbeddedKafka kafka, VllmSimulator sim, String name,
+  private Map<String, Measured> repetition(BrokerProcess kafka, VllmSimulator sim, String name,
       List<Phase> phases, double capacity) throws Exception {
-    Topics.create(kafka, name, 6);
+    Topics.create(kafka::createTopic, name, 6);
     Map<String, Long> sentAt = new ConcurrentHashMap<>();
     Map<String, Seen> seen = new ConcurrentHashMap<>();
     Map<String, Measured> out = new LinkedHashMap<>();
@@ -113,7 +123,7 @@ final class LatencyBench {
         seen, reading), "latency-results");
     reader.start();
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-        Topics.workerConfig(kafka, sim, name), work);
+        Topics.workerConfig(kafka.bootstrapServers(), sim, name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
       for (Phase phase : phases) {

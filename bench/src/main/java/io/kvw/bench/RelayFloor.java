@@ -1,6 +1,5 @@
 package io.kvw.bench;
 
-import io.kvw.testkit.kafka.EmbeddedKafka;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -56,13 +55,14 @@ public final class RelayFloor {
   }
 
   /**
-   * Relays {@code seconds} of requests at {@code perSecond} (after a short warm-up) and returns
+   * Relays {@code seconds} of requests at {@code perSecond} (after as long a warm-up, so that
+   * the relay's JIT has compiled its path as the warm worker's has) and returns
    * result timestamp minus request timestamp per request, in microseconds.
    */
-  static Histogram measure(EmbeddedKafka kafka, Path work, double perSecond, int seconds)
+  static Histogram measure(BrokerProcess kafka, Path work, double perSecond, int seconds)
       throws Exception {
     String name = "floor";
-    Topics.create(kafka, name, 6);
+    Topics.create(kafka::createTopic, name, 6);
     Map<String, Long> sentAt = new ConcurrentHashMap<>();
     Map<String, Long> resultAt = new ConcurrentHashMap<>();
     Process relay = start(kafka.bootstrapServers(), name, work);
@@ -71,7 +71,7 @@ public final class RelayFloor {
     reader.setDaemon(true);
     reader.start();
     try (PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
-      int warm = (int) (perSecond * 3);
+      int warm = (int) (perSecond * seconds);
       load.run(name + ".requests", "fw", warm, perSecond, sentAt);
       await(resultAt, "fw", warm);
       int n = (int) (perSecond * seconds);
@@ -93,9 +93,13 @@ public final class RelayFloor {
   }
 
   private static Process start(String bootstrap, String name, Path work) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(WorkerProcess.javaBin(), "-Xmx256m", "-cp",
-        System.getProperty("java.class.path"), RelayFloor.class.getName(), bootstrap,
-        name + ".requests", name + ".results"));
+    List<String> cmd = new ArrayList<>(List.of(WorkerProcess.javaBin(), "-Xmx256m"));
+    String extra = System.getProperty("kvw.bench.relayJvmArgs", "").trim();
+    if (!extra.isEmpty()) {
+      cmd.addAll(List.of(extra.split("\\s+")));
+    }
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        RelayFloor.class.getName(), bootstrap, name + ".requests", name + ".results"));
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
         .redirectOutput(work.resolve("relay-floor.log").toFile()).start();
     Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly, "kill-relay"));

@@ -5,6 +5,7 @@ import io.kvw.testkit.sim.VllmSimulator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 
 /** A benchmark run's four topics, named after the run, and a worker config pointing at them. */
 final class Topics {
@@ -12,15 +13,26 @@ final class Topics {
 
   /** Creates {@code NAME.requests} with {@code partitions}, and the three output topics. */
   static void create(EmbeddedKafka kafka, String name, int partitions) {
+    create(kafka::createTopic, name, partitions);
+  }
+
+  /** The same on any broker, given how it creates a topic ({@link BrokerProcess}). */
+  static void create(BiConsumer<String, Integer> createTopic, String name, int partitions) {
     for (String t : List.of(".requests", ".results", ".dlq", ".stream")) {
-      kafka.createTopic(name + t, t.equals(".requests") ? partitions : Math.min(partitions, 6));
+      createTopic.accept(name + t, t.equals(".requests") ? partitions
+          : Math.min(partitions, 6));
     }
   }
 
   /** Worker settings for a run: its topics, its group, the simulator; defaults otherwise. */
   static Map<String, String> workerConfig(EmbeddedKafka kafka, VllmSimulator sim, String name) {
+    return workerConfig(kafka.bootstrapServers(), sim, name);
+  }
+
+  /** The same for a broker at {@code bootstrap}. */
+  static Map<String, String> workerConfig(String bootstrap, VllmSimulator sim, String name) {
     Map<String, String> c = new HashMap<>();
-    c.put("kafka.bootstrap.servers", kafka.bootstrapServers());
+    c.put("kafka.bootstrap.servers", bootstrap);
     c.put("kafka.group.id", name + "-workers");
     c.put("topics.requests", name + ".requests");
     c.put("topics.results", name + ".results");
