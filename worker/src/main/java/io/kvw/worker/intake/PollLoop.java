@@ -129,9 +129,11 @@ public final class PollLoop implements Intake {
     ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
     metrics.polled(records.count());
-    if (!records.isEmpty()) {
-      for (ConsumerRecord<byte[], byte[]> record : records) {
-        admit(record);
+    // by partition, in the order the plain iterator gives: every record of a partition
+    // shares the consumer's TopicPartition, instead of a new one (and its hash) per record
+    for (TopicPartition tp : records.partitions()) {
+      for (ConsumerRecord<byte[], byte[]> record : records.records(tp)) {
+        admit(tp, record);
       }
     }
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
@@ -140,8 +142,7 @@ public final class PollLoop implements Intake {
     backlog.maybeRefresh(consumer, ledger::open);
   }
 
-  private void admit(ConsumerRecord<byte[], byte[]> record) {
-    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+  private void admit(TopicPartition tp, ConsumerRecord<byte[], byte[]> record) {
     if (ledger.skipIfFinished(tp, record.offset())) {
       metrics.skippedFinished(); // its outcome is already published: never run it twice
       return;
