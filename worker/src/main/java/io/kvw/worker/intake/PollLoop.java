@@ -129,11 +129,9 @@ public final class PollLoop implements Intake {
     ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
     metrics.polled(records.count());
-    // by partition, in the order the plain iterator gives: every record of a partition
-    // shares the consumer's TopicPartition, instead of a new one (and its hash) per record
-    for (TopicPartition tp : records.partitions()) {
-      for (ConsumerRecord<byte[], byte[]> record : records.records(tp)) {
-        admit(tp, record);
+    if (!records.isEmpty()) {
+      for (ConsumerRecord<byte[], byte[]> record : records) {
+        admit(record);
       }
     }
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
@@ -142,7 +140,8 @@ public final class PollLoop implements Intake {
     backlog.maybeRefresh(consumer, ledger::open);
   }
 
-  private void admit(TopicPartition tp, ConsumerRecord<byte[], byte[]> record) {
+  private void admit(ConsumerRecord<byte[], byte[]> record) {
+    TopicPartition tp = new TopicPartition(record.topic(), record.partition());
     if (ledger.skipIfFinished(tp, record.offset())) {
       metrics.skippedFinished(); // its outcome is already published: never run it twice
       return;

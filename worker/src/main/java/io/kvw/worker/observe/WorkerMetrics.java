@@ -108,14 +108,10 @@ public final class WorkerMetrics {
   /** A record reached its published outcome. */
   public void outcome(InferenceResult result, PolledRecord polled) {
     String type = result.isError() ? result.error().type().wireName() : "ok";
-    Counter outcome = outcomes.get(type);
-    if (outcome == null) {
-      outcome = outcomes.computeIfAbsent(type, t -> Counter.builder("kvw.outcomes")
-          .description("Records finished, by outcome (ok or the error type)").tag("outcome", t)
-          .register(registry));
-    }
-    outcome.increment();
-    total.record(System.nanoTime() - polled.polledAtNanos(), TimeUnit.NANOSECONDS);
+    outcomes.computeIfAbsent(type, t -> Counter.builder("kvw.outcomes")
+        .description("Records finished, by outcome (ok or the error type)").tag("outcome", t)
+        .register(registry)).increment();
+    total.record(Duration.ofNanos(System.nanoTime() - polled.polledAtNanos()));
     attempts.record(result.attempts());
     long timestamp = polled.record().timestamp();
     if (timestamp > 0) {
@@ -157,14 +153,8 @@ public final class WorkerMetrics {
 
   private PerRequest perRequest(String model, JsonNode metadata) {
     String tenant = tenants.of(metadata);
-    // a plain get first: the meters exist after a model's first record, and computeIfAbsent
-    // with a capturing lambda allocates that lambda on every call (twice per record)
-    ConcurrentMap<String, PerRequest> byTenant = perRequest.get(model);
-    if (byTenant == null) {
-      byTenant = perRequest.computeIfAbsent(model, m -> new ConcurrentHashMap<>());
-    }
-    PerRequest meters = byTenant.get(tenant);
-    return meters != null ? meters : byTenant.computeIfAbsent(tenant, k -> {
+    return perRequest.computeIfAbsent(model, m -> new ConcurrentHashMap<>())
+        .computeIfAbsent(tenant, k -> {
       Tags tags = Tags.of("model", model, "tenant", tenant);
       return new PerRequest(
           Counter.builder("kvw.prompt.tokens").description("Prompt tokens of finished backend "
@@ -192,12 +182,9 @@ public final class WorkerMetrics {
 
   /** A backend call ended with this status ("ok" or a gRPC code name). */
   public void call(String status) {
-    Counter c = calls.get(status);
-    if (c == null) {
-      c = calls.computeIfAbsent(status, s -> Counter.builder("kvw.backend.calls")
-          .description("Backend calls, by gRPC status").tag("status", s).register(registry));
-    }
-    c.increment();
+    calls.computeIfAbsent(status, s -> Counter.builder("kvw.backend.calls")
+        .description("Backend calls, by gRPC status").tag("status", s).register(registry))
+        .increment();
   }
 
   public void retried() {
