@@ -3,11 +3,16 @@
 allocation, both where the time is spent (top frame) and which worker or library code
 leads there (the first frame of a named package, walking down from the top).
 
-usage: jfr_top.py RECORDING.jfr [N] [PACKAGE_PREFIX ...]
+usage: jfr_top.py RECORDING.jfr [N] [PACKAGE_PREFIX ...] [--between START END]
+
+--between keeps only events whose start time is within [START, END] (ISO 8601 instants, such
+as the "warm window (UTC): START to END" line the overhead scenario prints), so a profile of
+the warm worker leaves out its start-up and JIT warm-up.
 
 Needs `jfr` from the same JDK on PATH (it prints the recording as JSON).
 """
 import collections
+import datetime
 import json
 import subprocess
 import sys
@@ -19,16 +24,25 @@ def events(recording, name):
     return json.loads(out)["recording"]["events"]
 
 
+def instant(text):
+    """An ISO 8601 UTC instant ("...Z", "+00:00" or none; any fraction) as a datetime."""
+    text = text.replace("Z", "").replace("+00:00", "")
+    whole, _, fraction = text.partition(".")
+    return datetime.datetime.fromisoformat(whole + "." + (fraction + "000000")[:6])
+
+
 def frame_name(frame):
     m = frame["method"]
     return m["type"]["name"] + "." + m["name"]
 
 
-def summarise(recording, name, weight, n, prefixes):
+def summarise(recording, name, weight, n, prefixes, between=None):
     top = collections.Counter()
     owned = collections.Counter()
     total = 0
     for e in events(recording, name):
+        if between and not between[0] <= instant(e["values"]["startTime"]) <= between[1]:
+            continue
         frames = (e["values"].get("stackTrace") or {}).get("frames") or []
         if not frames:
             continue
@@ -48,12 +62,18 @@ def summarise(recording, name, weight, n, prefixes):
 
 
 def main():
-    recording = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 25
-    prefixes = sys.argv[3:] or ["io.kvw."]
-    summarise(recording, "jdk.ExecutionSample", lambda v: 1, n, prefixes)
+    args = sys.argv[1:]
+    between = None
+    if "--between" in args:
+        i = args.index("--between")
+        between = (instant(args[i + 1]), instant(args[i + 2]))
+        del args[i:i + 3]
+    recording = args[0]
+    n = int(args[1]) if len(args) > 1 else 25
+    prefixes = args[2:] or ["io.kvw."]
+    summarise(recording, "jdk.ExecutionSample", lambda v: 1, n, prefixes, between)
     summarise(recording, "jdk.ObjectAllocationSample", lambda v: v.get("weight", 1), n,
-              prefixes)
+              prefixes, between)
 
 
 if __name__ == "__main__":

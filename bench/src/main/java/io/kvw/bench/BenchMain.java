@@ -88,7 +88,7 @@ public final class BenchMain {
       }
       case "overhead" -> new ConcurrencySuite(root, workerJar, work).overhead(
           Integer.parseInt(opts.getOrDefault("requests", "100000")),
-          Integer.parseInt(opts.getOrDefault("warmup", "200000")),
+          Integer.parseInt(opts.getOrDefault("warmup", "400000")),
           Integer.parseInt(opts.getOrDefault("reps", "3")));
       case "latency" -> new LatencyBench(root, workerJar, work).run(
           Integer.parseInt(opts.getOrDefault("reps", "3")),

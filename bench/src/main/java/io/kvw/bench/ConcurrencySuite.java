@@ -355,7 +355,7 @@ final class ConcurrencySuite {
    */
   record OverheadRun(double kafkaRate, double grpcRate, double coldRate, double workerRate,
       double cpuSecondsPer1000, double allocatedMiBPer1000, double compilerCpuShare,
-      long peakHeapBytes, long liveHeapBytes) {
+      double benchCpuSecondsPer1000, long peakHeapBytes, long liveHeapBytes) {
     double ratio() {
       return workerRate / grpcRate;
     }
@@ -411,6 +411,9 @@ final class ConcurrencySuite {
         r -> String.format(Locale.ROOT, "%.1f MiB", r.allocatedMiBPer1000()));
     row(t, "JIT compiler threads' share of the worker's CPU (warm window)", runs,
         r -> String.format(Locale.ROOT, "%.1f %%", 100 * r.compilerCpuShare()));
+    row(t, "bench JVM (broker, simulator, results tally) CPU-seconds per 1,000 records "
+        + "(warm window)", runs,
+        r -> String.format(Locale.ROOT, "%.3f", r.benchCpuSecondsPer1000()));
     row(t, "peak heap in use / peak old generation", runs,
         r -> String.format(Locale.ROOT, "%.0f / %.0f MiB", r.peakHeapBytes() / 1048576.0,
             r.liveHeapBytes() / 1048576.0));
@@ -433,8 +436,9 @@ final class ConcurrencySuite {
         - **Warm**: the rate between the 10th and 90th percentile of the measured pass's \
         answers; the worker's CPU time (from the OS), its allocation (from its `/metrics`: \
         `jvm_gc_memory_allocated_bytes_total` plus what eden holds now) and its JIT compiler \
-        threads' CPU (`/proc/<pid>/task`) over the same window, sampled once a second. The \
-        ratio and pass or fail use the warm rate, since the ceiling is measured warm.
+        threads' CPU (`/proc/<pid>/task`) over the same window, sampled once a second; so is the \
+        bench JVM's own CPU, which hosts the broker, the simulator and the results tally on the \
+        same two cores. The ratio and pass or fail use the warm rate, since the ceiling is measured warm.
 
         %s
         **Worker warm / gRPC-only, median of %d runs: %.0f %%** (spread %.0f–%.0f %%; cold \
@@ -485,7 +489,8 @@ final class ConcurrencySuite {
         // is added to make a running total
         samples.add(new double[] {tally.distinct, worker.cpuSeconds(),
             worker.scraped("jvm_gc_memory_allocated_bytes_total")
-                + worker.scraped("kvw_bench_eden_bytes"), worker.compilerCpuSeconds()});
+                + worker.scraped("kvw_bench_eden_bytes"), worker.compilerCpuSeconds(),
+            benchCpuSeconds()});
         double old = worker.scraped("kvw_bench_old_gen_bytes");
         if (!Double.isNaN(old)) {
           oldGen[0] = Math.max(oldGen[0], old);
@@ -517,17 +522,25 @@ final class ConcurrencySuite {
       double cpu = Double.NaN;
       double alloc = Double.NaN;
       double compiler = Double.NaN;
+      double bench = Double.NaN;
       if (from != null && to != null && to[0] > from[0]) {
         double thousands = (to[0] - from[0]) / 1000.0;
         cpu = (to[1] - from[1]) / thousands;
         alloc = (to[2] - from[2]) / 1048576.0 / thousands;
         compiler = (to[3] - from[3]) / (to[1] - from[1]);
+        bench = (to[4] - from[4]) / thousands;
       }
       long heap = worker.peakHeapBytes();
       worker.stop(Duration.ofSeconds(60));
       return new OverheadRun(kafkaRate, grpcRate, coldRate, workerRate, cpu, alloc, compiler,
-          heap, (long) oldGen[0]);
+          bench, heap, (long) oldGen[0]);
     }
+  }
+
+  /** CPU seconds this JVM (broker, simulator, tally: the worker's neighbours) has used. */
+  private static double benchCpuSeconds() {
+    return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0)
+        .orElse(Double.NaN);
   }
 
   private static double kafkaCeiling(String bootstrap, String from, String to, int n) {
