@@ -78,31 +78,7 @@ final class BrokerProcess implements AutoCloseable {
 
   /** Creates a topic (one replica) and waits until every partition has a leader. */
   void createTopic(String name, int partitions) {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-      try {
-        admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
-      } catch (ExecutionException e) {
-        if (!(e.getCause() instanceof TopicExistsException)) {
-          throw new IllegalStateException("creating topic " + name + " failed", e.getCause());
-        }
-      }
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (System.nanoTime() < deadline) {
-        try {
-          var d = admin.describeTopics(List.of(name)).allTopicNames().get().get(name);
-          if (d.partitions().stream().allMatch(p -> p.leader() != null)) {
-            return;
-          }
-        } catch (ExecutionException e) {
-          // metadata not propagated yet
-        }
-        Thread.sleep(50);
-      }
-      throw new IllegalStateException("topic " + name + " did not become ready");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    io.kvw.testkit.kafka.EmbeddedKafka.createTopic(bootstrap, name, partitions);
   }
 
   /**

@@ -206,7 +206,12 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Creates a topic (one replica) and waits until it is usable; an existing one is kept. */
   public void createTopic(String name, int partitions) {
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers()))) {
+    createTopic(bootstrapServers(), name, partitions);
+  }
+
+  /** {@link #createTopic(String, int)} on any broker, e.g. one in its own process. */
+  public static void createTopic(String bootstrap, String name, int partitions) {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
       try {
         admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
       } catch (ExecutionException e) {
