@@ -86,6 +86,11 @@ final class BrokerProcess implements AutoCloseable {
    * all"} (lines such as {@code [..][info][gc] GC(3) Pause Young (...) 56M->22M(507M) 8.540ms}).
    */
   String gcPauses() {
+    return gcPauses(gcLog);
+  }
+
+  /** The pauses in the GC log {@code gcLog} ({@code -Xlog:gc:file=...}), summed up as above. */
+  static String gcPauses(Path gcLog) {
     List<String> lines;
     try {
       lines = Files.readAllLines(gcLog);

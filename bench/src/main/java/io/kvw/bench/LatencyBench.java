@@ -2,7 +2,6 @@ package io.kvw.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.kvw.testkit.sim.VllmSimulator;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -60,34 +59,39 @@ final class LatencyBench {
         new Phase("50%", 0.5, (int) (0.5 * capacity * phaseSeconds)),
         new Phase("90%", 0.9, (int) (0.9 * capacity * phaseSeconds)));
     Map<String, List<Measured>> byPhase = new LinkedHashMap<>();
-    Histogram floor;
+    RelayFloor.Floor floor;
     String brokerGc;
+    String simGc;
     try (BrokerProcess kafka = new BrokerProcess(work);
-        VllmSimulator sim = VllmSimulator.builder().modelName("sim-model")
-            .timeToFirstToken(PER_REQUEST).timePerOutputToken(Duration.ZERO).outputTokens(1)
-            .maxNumSeqs(MAX_NUM_SEQS).build().start()) {
+        SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
       warmSimulator(kafka, sim, capacity);
       floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
-      System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms%n",
-          ms(floor, 50), ms(floor, 99), ms(floor, 99.9));
+      System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms; "
+          + "sent → appended %s / %s, appended → polled %s / %s, polled → sent %s / %s%n",
+          ms(floor.total(), 50), ms(floor.total(), 99), ms(floor.total(), 99.9),
+          ms(floor.toAppend(), 50), ms(floor.toAppend(), 99), ms(floor.toPoll(), 50),
+          ms(floor.toPoll(), 99), ms(floor.toSend(), 50), ms(floor.toSend(), 99));
       System.out.println("broker GC so far: " + kafka.gcPauses());
       if (reps == 0) {
         return 0; // --reps 0: the floor alone, while exploring the harness
       }
-      sim.stats().serviceTimes().enable();
+      sim.enableServiceTimes();
       for (int rep = 1; rep <= reps; rep++) {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
       brokerGc = kafka.gcPauses();
+      simGc = sim.gcPauses();
       System.out.println("broker GC over the run: " + brokerGc);
+      System.out.println("simulator GC over the run: " + simGc);
     }
     String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
         + floorNote(floor, phaseSeconds) + String.format(Locale.ROOT, """
 
         The broker runs in its own JVM with harness settings (`%s`); its GC pauses over the \
-        whole run: %s.
-        """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc);
+        whole run: %s. So does the simulator (`%s`): %s.
+        """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc,
+        String.join(" ", SimulatorProcess.JVM_ARGS), simGc);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
         "Latency at partial load: what the worker adds, open loop",
         "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
@@ -97,12 +101,12 @@ final class LatencyBench {
   }
 
   /** The simulator's first calls are slow too (JIT); a throw-away worker warms it. */
-  private void warmSimulator(BrokerProcess kafka, VllmSimulator sim, double capacity)
+  private void warmSimulator(BrokerProcess kafka, SimulatorProcess sim, double capacity)
       throws Exception {
     String name = "latwarm";
     Topics.create(kafka::createTopic, name, 6);
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-        Topics.workerConfig(kafka.bootstrapServers(), sim, name), work);
+        Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
       load.run(name + ".requests", "w", (int) (capacity * 0.5 * 8), capacity * 0.5,
@@ -112,7 +116,7 @@ final class LatencyBench {
     System.out.println("simulator warmed: " + sim.stats());
   }
 
-  private Map<String, Measured> repetition(BrokerProcess kafka, VllmSimulator sim, String name,
+  private Map<String, Measured> repetition(BrokerProcess kafka, SimulatorProcess sim, String name,
       List<Phase> phases, double capacity) throws Exception {
     Topics.create(kafka::createTopic, name, 6);
     Map<String, Long> sentAt = new ConcurrentHashMap<>();
@@ -123,7 +127,7 @@ final class LatencyBench {
         seen, reading), "latency-results");
     reader.start();
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
-        Topics.workerConfig(kafka.bootstrapServers(), sim, name), work);
+        Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
       for (Phase phase : phases) {
@@ -161,8 +165,8 @@ final class LatencyBench {
         int gcPauses = (int) (gcSoFar(worker, "jvm_gc_pause_seconds_count") - gcCountBefore);
         double gcPauseMs = (gcSoFar(worker, "jvm_gc_pause_seconds_sum") - gcSecondsBefore)
             * 1000;
-        Measured m = measure(sim, prefix, phase.requests(), sentAt, seen, phaseStartMillis,
-            gcPauses, gcPauseMs, maxWaiting[0]);
+        Measured m = measure(sim.serviceTimes(), prefix, phase.requests(), sentAt, seen,
+            phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0]);
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms)%n", name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
@@ -194,11 +198,11 @@ final class LatencyBench {
     return true;
   }
 
-  private static Measured measure(VllmSimulator sim, String prefix, int n,
+  private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
-    sim.stats().serviceTimes().all().forEach((backendId, nanos) -> {
+    serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
       String id = hash < 0 ? backendId : backendId.substring(0, hash);
       if (id.startsWith(prefix + "-")) {
@@ -268,7 +272,8 @@ final class LatencyBench {
   }
 
   /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
-  private static String floorNote(Histogram floor, int phaseSeconds) {
+  private static String floorNote(RelayFloor.Floor f, int phaseSeconds) {
+    Histogram floor = f.total();
     if (floor.getTotalCount() == 0) {
       return "\nThe harness's floor (a bare relay) was not measured: it relayed nothing "
           + "(its log is relay-floor.log in the bench's work directory).\n";
@@ -279,9 +284,13 @@ final class LatencyBench {
         at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
         measured the same way (result record timestamp minus request record timestamp) on \
         the %d requests it relayed: p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip \
-        through this broker and producer on this machine; no worker adds less.
+        through this broker and producer on this machine; no worker adds less. Per hop \
+        (p50 / p99 ms; its requests topic takes the broker's append time as record \
+        timestamp): sent → appended by the broker %s / %s, appended → polled by the relay \
+        %s / %s, polled → sent again %s / %s.
         """, phaseSeconds, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
-        ms(floor, 99.9));
+        ms(floor, 99.9), ms(f.toAppend(), 50), ms(f.toAppend(), 99), ms(f.toPoll(), 50),
+        ms(f.toPoll(), 99), ms(f.toSend(), 50), ms(f.toSend(), 99));
   }
 
   /** The repetition with the median p99 added latency. */

@@ -11,6 +11,10 @@ import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -24,8 +28,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * {@code acks=all}, {@code linger.ms=5}), measured like the worker (result record timestamp
  * minus request record timestamp) at the same rate, through the same broker and producer. What
  * it shows is the Kafka round trip on this machine that no worker can go below.
+ *
+ * <p>Its requests topic stamps records with the broker's append time ({@code
+ * message.timestamp.type=LogAppendTime}), and the relay copies that and its own poll time into
+ * headers of each result, so the floor splits into its hops: sent → appended by the broker,
+ * appended → polled by the relay, polled → sent again.
  */
 public final class RelayFloor {
+  /** Result headers: the request's append time and the relay's poll time, epoch ms. */
+  private static final String APPENDED = "appended";
+  private static final String POLLED = "polled";
+
+  /** The floor, whole and per hop; microseconds. */
+  record Floor(Histogram total, Histogram toAppend, Histogram toPoll, Histogram toSend) {}
+
   private RelayFloor() {}
 
   /** The relay process: {@code RelayFloor BOOTSTRAP REQUESTS RESULTS}; runs until killed. */
@@ -47,8 +63,14 @@ public final class RelayFloor {
       producer.partitionsFor(args[2]); // its metadata before the first record, as the worker
       consumer.subscribe(List.of(args[1]));
       while (true) {
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          producer.send(new ProducerRecord<>(args[2], r.key(), r.value()));
+        var records = consumer.poll(Duration.ofMillis(100));
+        byte[] polled = Long.toString(System.currentTimeMillis()).getBytes(
+            StandardCharsets.US_ASCII);
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+          ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(args[2], r.key(), r.value());
+          out.headers().add(APPENDED, Long.toString(r.timestamp())
+              .getBytes(StandardCharsets.US_ASCII)).add(POLLED, polled);
+          producer.send(out);
         }
       }
     }
@@ -59,12 +81,13 @@ public final class RelayFloor {
    * the relay's JIT has compiled its path as the warm worker's has) and returns
    * result timestamp minus request timestamp per request, in microseconds.
    */
-  static Histogram measure(BrokerProcess kafka, Path work, double perSecond, int seconds)
+  static Floor measure(BrokerProcess kafka, Path work, double perSecond, int seconds)
       throws Exception {
     String name = "floor";
     Topics.create(kafka::createTopic, name, 6);
+    stampAppendTime(kafka.bootstrapServers(), name + ".requests");
     Map<String, Long> sentAt = new ConcurrentHashMap<>();
-    Map<String, Long> resultAt = new ConcurrentHashMap<>();
+    Map<String, long[]> resultAt = new ConcurrentHashMap<>();
     Process relay = start(kafka.bootstrapServers(), name, work);
     Thread reader = new Thread(() -> read(kafka.bootstrapServers(), name + ".results",
         resultAt), "floor-results");
@@ -77,18 +100,35 @@ public final class RelayFloor {
       int n = (int) (perSecond * seconds);
       load.run(name + ".requests", "f", n, perSecond, sentAt);
       await(resultAt, "f", n);
-      Histogram h = new Histogram(3_600_000_000L, 3);
+      Floor f = new Floor(histogram(), histogram(), histogram(), histogram());
       for (int i = 0; i < n; i++) {
-        Long at = resultAt.get("f-" + i);
+        long[] at = resultAt.get("f-" + i); // result timestamp, appended, polled
         if (at != null) {
-          h.recordValue(Math.max(0, (at - sentAt.get("f-" + i)) * 1000));
+          long sent = sentAt.get("f-" + i);
+          f.total().recordValue(Math.max(0, (at[0] - sent) * 1000));
+          f.toAppend().recordValue(Math.max(0, (at[1] - sent) * 1000));
+          f.toPoll().recordValue(Math.max(0, (at[2] - at[1]) * 1000));
+          f.toSend().recordValue(Math.max(0, (at[0] - at[2]) * 1000));
         }
       }
-      return h;
+      return f;
     } finally {
       relay.destroy();
       relay.waitFor(10, TimeUnit.SECONDS);
       reader.interrupt();
+    }
+  }
+
+  private static Histogram histogram() {
+    return new Histogram(3_600_000_000L, 3);
+  }
+
+  /** The broker stamps {@code topic}'s records with their append time from now on. */
+  private static void stampAppendTime(String bootstrap, String topic) throws Exception {
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+      admin.incrementalAlterConfigs(Map.of(new ConfigResource(ConfigResource.Type.TOPIC, topic),
+          List.of(new AlterConfigOp(new ConfigEntry("message.timestamp.type", "LogAppendTime"),
+              AlterConfigOp.OpType.SET)))).all().get();
     }
   }
 
@@ -106,7 +146,7 @@ public final class RelayFloor {
     return p;
   }
 
-  private static void await(Map<String, Long> resultAt, String prefix, int n)
+  private static void await(Map<String, long[]> resultAt, String prefix, int n)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline && !resultAt.containsKey(prefix + "-" + (n - 1))) {
@@ -115,8 +155,13 @@ public final class RelayFloor {
     Thread.sleep(500); // partitions finish out of order; the last sent is not the last seen
   }
 
+  private static long header(ConsumerRecord<byte[], byte[]> r, String name) {
+    return Long.parseLong(new String(r.headers().lastHeader(name).value(),
+        StandardCharsets.US_ASCII));
+  }
+
   /** Result values are the request records relayed: their ids are {@code "id":"..."}. */
-  private static void read(String bootstrap, String topic, Map<String, Long> resultAt) {
+  private static void read(String bootstrap, String topic, Map<String, long[]> resultAt) {
     Properties p = new Properties();
     p.put("bootstrap.servers", bootstrap);
     p.put("group.id", "floor-reader");
@@ -128,7 +173,8 @@ public final class RelayFloor {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
           String v = new String(r.value(), StandardCharsets.UTF_8);
           int at = v.indexOf("\"id\":\"") + 6;
-          resultAt.put(v.substring(at, v.indexOf('"', at)), r.timestamp());
+          resultAt.put(v.substring(at, v.indexOf('"', at)), new long[] {r.timestamp(),
+              header(r, APPENDED), header(r, POLLED)});
         }
       }
     } catch (org.apache.kafka.common.errors.InterruptException e) {

@@ -31,6 +31,11 @@ final class Topics {
 
   /** The same for a broker at {@code bootstrap}. */
   static Map<String, String> workerConfig(String bootstrap, VllmSimulator sim, String name) {
+    return workerConfig(bootstrap, sim.target(), name);
+  }
+
+  /** The same for a simulator (or server) at {@code vllmTarget}. */
+  static Map<String, String> workerConfig(String bootstrap, String vllmTarget, String name) {
     Map<String, String> c = new HashMap<>();
     c.put("kafka.bootstrap.servers", bootstrap);
     c.put("kafka.group.id", name + "-workers");
@@ -38,7 +43,7 @@ final class Topics {
     c.put("topics.results", name + ".results");
     c.put("topics.dlq", name + ".dlq");
     c.put("topics.stream", name + ".stream");
-    c.put("vllm.target", sim.target());
+    c.put("vllm.target", vllmTarget);
     c.put("worker.id", name + "-worker");
     return c;
   }
