@@ -25,6 +25,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * the result record's timestamp minus the request record's, minus the simulator's own time on
  * the request (its {@code ServiceTimes}). Per repetition a fresh worker starts cold against the
  * warm simulator and takes 10,000 requests at 50 % ("cold"); then, warm, a phase at each load.
+ * Broker and simulator each run in their own JVM ({@link BrokerProcess},
+ * {@link SimulatorProcess}), so that the bench's collections stop neither.
  */
 final class LatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -357,8 +359,9 @@ final class LatencyBench {
     String parts = parts(byPhase.get("50%"));
     String coldParts = parts(byPhase.get("cold"));
     return String.format(Locale.ROOT, """
-        Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), warmed by \
-        a throw-away worker first. Requests are produced open loop (a timer sends the records \
+        Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), in its \
+        own JVM (not the bench's, where the load generator and the result reader run), warmed \
+        by a throw-away worker first. Requests are produced open loop (a timer sends the records \
         due every millisecond; no backlog, the producer does not linger) on 6 partitions. \
         *Added* is, per request, the result record's timestamp minus the request record's, \
         minus the simulator's own time on the request (from the call reaching it to its last \

@@ -21,16 +21,19 @@ import java.util.concurrent.TimeUnit;
  * The latency bench's simulator in its own JVM, so that its pauses are neither the paced
  * producer's nor the result reader's (and theirs not its): in the bench's JVM it shared a
  * large G1 heap with both. Like the broker ({@link BrokerProcess}) it is harness, so it runs
- * with low-pause settings: the serial collector over a small young generation (a request's
- * objects die young). The bench drives it over its standard input, one command a line, each
+ * with low-pause settings: the serial collector over a young generation large enough that a
+ * whole run allocates less than it holds (its live data is under 10 MiB, and the pages are
+ * touched before it starts), so it does not collect while measured. With a 32 MiB young
+ * generation it paused 11 and 12 times in a run, up to 177 ms each on the loaded 2-core
+ * machine, and every pause held up the calls in flight. The bench drives it over its standard input, one command a line, each
  * answered with one line: {@code enable} (start recording each request's service time),
  * {@code times FILE} (write them to FILE as {@code id nanos} lines) and {@code stats}. Its GC
  * log goes to {@code simulator-gc.log} in the work directory; {@code
  * -Dkvw.bench.simulatorJvmArgs=...} replaces the settings, to compare.
  */
 final class SimulatorProcess implements AutoCloseable {
-  static final List<String> JVM_ARGS = List.of("-Xms256m", "-Xmx256m", "-XX:+UseSerialGC",
-      "-Xmn32m");
+  static final List<String> JVM_ARGS = List.of("-Xms1g", "-Xmx1g", "-XX:+UseSerialGC",
+      "-Xmn768m", "-XX:+AlwaysPreTouch");
   /** What starts each of its answers. */
   private static final String REPLY = "simulator: ";
   private final Process process;
