@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
  * with low-pause settings: the serial collector over a young generation large enough that a
  * whole run allocates less than it holds (its live data is under 10 MiB, and the pages are
  * touched before it starts), so it does not collect while measured. With a 32 MiB young
- * generation it paused 11 and 12 times in a run, up to 177 ms each on the loaded 2-core
+ * generation it paused 10 to 12 times in a run, up to 177 ms each on the loaded 2-core
  * machine, and every pause held up the calls in flight. The bench drives it over its standard input, one command a line, each
  * answered with one line: {@code enable} (start recording each request's service time),
  * {@code times FILE} (write them to FILE as {@code id nanos} lines) and {@code stats}. Its GC
