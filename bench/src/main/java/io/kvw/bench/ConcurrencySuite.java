@@ -473,7 +473,10 @@ final class ConcurrencySuite {
     Load.produce(kafka.bootstrapServers(), name + ".requests", total, 1);
     double kafkaRate = kafkaCeiling(kafka.bootstrapServers(), name + ".requests",
         name + ".copy", requests);
+    java.time.Instant grpcFrom = java.time.Instant.now();
     double grpcRate = grpcCeiling(sim, requests, 256);
+    // wall-clock bounds of the gRPC-only ceiling, to set its CPU beside the worker run's
+    System.out.println("gRPC-only ceiling (UTC): " + grpcFrom + " to " + java.time.Instant.now());
     try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
         total);
         WorkerProcess worker = new WorkerProcess(workerJar, "1g",
