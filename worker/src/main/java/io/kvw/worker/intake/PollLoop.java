@@ -65,6 +65,7 @@ public final class PollLoop implements Intake {
   private final BooleanSupplier holdIntake;
   private final Tracing tracing;
   private final Backlog backlog;
+  private final ResumeSignal resumable;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private volatile boolean stopping;
   private volatile boolean paused;
@@ -91,6 +92,8 @@ public final class PollLoop implements Intake {
     this.holdIntake = holdIntake;
     this.tracing = tracing;
     this.backlog = backlog;
+    this.resumable = new ResumeSignal(flow, ledger::open);
+    ledger.onTicketDone(resumable::recordDone);
   }
 
   @Override
@@ -126,7 +129,15 @@ public final class PollLoop implements Intake {
 
   private void pollOnce() {
     applyFlowControl();
-    ConsumerRecords<byte[], byte[]> records = consumer.poll(POLL_TIMEOUT);
+    if (paused && !holdIntake.getAsBoolean() && !stopping) {
+      // paused for a full buffer: wait for the records to go down here, not in a paused poll,
+      // which would sleep its whole timeout however soon intake may resume
+      resumable.awaitResumable(POLL_TIMEOUT);
+      applyFlowControl();
+    }
+    // still paused: a poll that returns at once keeps the group membership and callbacks going
+    ConsumerRecords<byte[], byte[]> records = consumer.poll(
+        paused && !holdIntake.getAsBoolean() ? Duration.ZERO : POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
     metrics.polled(records.count());
     if (!records.isEmpty()) {
@@ -205,6 +216,7 @@ public final class PollLoop implements Intake {
   @Override
   public void stop() {
     stopping = true;
+    resumable.wake();
     consumer.wakeup();
   }
 
