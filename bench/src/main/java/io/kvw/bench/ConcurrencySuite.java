@@ -10,10 +10,15 @@ import io.kvw.worker.config.WorkerConfig;
 import io.kvw.common.InferenceRequest;
 import io.kvw.common.SamplingParams;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.DoubleSummaryStatistics;
 import java.util.List;
 import java.util.Locale;
@@ -482,10 +487,10 @@ final class ConcurrencySuite {
     Load.produce(kafka.bootstrapServers(), name + ".requests", total, 1);
     double kafkaRate = kafkaCeiling(kafka.bootstrapServers(), name + ".requests",
         name + ".copy", requests);
-    java.time.Instant grpcFrom = java.time.Instant.now();
+    Instant grpcFrom = Instant.now();
     double grpcRate = grpcCeiling(sim, requests, 256);
     // wall-clock bounds of the gRPC-only ceiling, to set its CPU beside the worker run's
-    System.out.println("gRPC-only ceiling (UTC): " + grpcFrom + " to " + java.time.Instant.now());
+    System.out.println("gRPC-only ceiling (UTC): " + grpcFrom + " to " + Instant.now());
     try (ResultTally tally = new ResultTally(kafka.bootstrapServers(), name + ".results",
         total);
         WorkerProcess worker = new WorkerProcess(workerJar, "1g",
@@ -511,7 +516,7 @@ final class ConcurrencySuite {
       });
       System.out.println("worker answers per second (warm-up pass of " + warmup
           + ", then measured pass of " + requests + "): "
-          + java.util.Arrays.toString(tally.perSecond()));
+          + Arrays.toString(tally.perSecond()));
       int cold = Math.min(requests, warmup);
       double coldRate = tally.rateBetween(cold / 10, cold * 9 / 10);
       int lo = warmup + requests / 10;
@@ -519,7 +524,7 @@ final class ConcurrencySuite {
       double workerRate = tally.rateBetween(lo, hi);
       // wall-clock bounds of the warm window, to cut a profile of the worker to it
       long nowNanos = System.nanoTime();
-      java.time.Instant now = java.time.Instant.now();
+      Instant now = Instant.now();
       System.out.println("warm window (UTC): " + now.minusNanos(nowNanos - tally.arrivalNanos(lo))
           + " to " + now.minusNanos(nowNanos - tally.arrivalNanos(hi)));
       double[] from = null;
@@ -556,8 +561,7 @@ final class ConcurrencySuite {
 
   /** CPU seconds this JVM (broker, simulator, tally: the worker's neighbours) has used. */
   private static double benchCpuSeconds() {
-    return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0)
-        .orElse(Double.NaN);
+    return WorkerProcess.cpuSeconds(ProcessHandle.current());
   }
 
   /**
@@ -565,10 +569,9 @@ final class ConcurrencySuite {
    * and the simulator's threads share the bench JVM, and their names tell them apart.
    */
   private static double threadCpuSeconds(String prefix) {
-    java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory
-        .getThreadMXBean();
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     double seconds = 0;
-    for (java.lang.management.ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
+    for (ThreadInfo t : mx.getThreadInfo(mx.getAllThreadIds())) {
       if (t != null && t.getThreadName().startsWith(prefix)) {
         long nanos = mx.getThreadCpuTime(t.getThreadId());
         seconds += Math.max(0, nanos) / 1e9;

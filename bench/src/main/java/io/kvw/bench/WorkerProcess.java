@@ -189,8 +189,12 @@ final class WorkerProcess implements AutoCloseable {
 
   /** CPU seconds the worker process has used so far. */
   double cpuSeconds() {
-    return process.toHandle().info().totalCpuDuration().map(d -> d.toMillis() / 1000.0)
-        .orElse(Double.NaN);
+    return cpuSeconds(process.toHandle());
+  }
+
+  /** CPU seconds {@code p} has used so far, as the OS reports it; NaN where it does not. */
+  static double cpuSeconds(ProcessHandle p) {
+    return p.info().totalCpuDuration().map(d -> d.toMillis() / 1000.0).orElse(Double.NaN);
   }
 
   /**

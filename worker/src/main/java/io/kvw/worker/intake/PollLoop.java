@@ -129,15 +129,15 @@ public final class PollLoop implements Intake {
 
   private void pollOnce() {
     applyFlowControl();
-    if (paused && !holdIntake.getAsBoolean() && !stopping) {
-      // paused for a full buffer: wait for the records to go down here, not in a paused poll,
-      // which would sleep its whole timeout however soon intake may resume
+    if (pausedForFullBuffer() && !stopping) {
+      // wait for the records to go down here, not in a paused poll, which would sleep its
+      // whole timeout however soon intake may resume
       resumable.awaitResumable(POLL_TIMEOUT);
       applyFlowControl();
     }
     // still paused: a poll that returns at once keeps the group membership and callbacks going
     ConsumerRecords<byte[], byte[]> records = consumer.poll(
-        paused && !holdIntake.getAsBoolean() ? Duration.ZERO : POLL_TIMEOUT);
+        pausedForFullBuffer() ? Duration.ZERO : POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
     metrics.polled(records.count());
     if (!records.isEmpty()) {
@@ -159,6 +159,11 @@ public final class PollLoop implements Intake {
     }
     OffsetTicket ticket = ledger.track(tp, record.offset());
     handoff.accept(handoff.polled(record, ticket, System.nanoTime()));
+  }
+
+  /** Paused because too many records are open, not because the backend is in an outage. */
+  private boolean pausedForFullBuffer() {
+    return paused && !holdIntake.getAsBoolean();
   }
 
   /** Pauses when the buffer is full or the backend is in an outage; resumes when neither. */
