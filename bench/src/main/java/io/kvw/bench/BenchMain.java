@@ -95,7 +95,8 @@ public final class BenchMain {
       case "latency" -> new LatencyBench(root, workerJar, work).run(
           Integer.parseInt(opts.getOrDefault("reps", "3")),
           Integer.parseInt(opts.getOrDefault("seconds", "10")),
-          Integer.parseInt(opts.getOrDefault("cold", "10000")));
+          Integer.parseInt(opts.getOrDefault("cold", "10000")),
+          Integer.parseInt(opts.getOrDefault("warm-up", "120")));
       case "share-scaling" -> ShareScaling.run(root, workerJar, work,
           Integer.parseInt(opts.getOrDefault("requests", "8000")),
           Integer.parseInt(opts.getOrDefault("reps", "1")),

@@ -27,13 +27,18 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * broker's request buffers die young; about 1 MiB survives each), where G1 in the bench's
  * shared, growing heap paused the whole harness for 21 to 108 ms each time (measured on the
  * loaded 2-core bench machine, where the serial ones still took 15 to 150 ms of wall time
- * waiting for a core). Its GC log goes to
+ * waiting for a core). Its heap is touched at start: on the bench VM a page's first touch
+ * costs about 9 µs, and collections copying into fresh pages paid it. A large young
+ * generation does not suit it: with 1.5 GiB (and a full collection before each measured
+ * stretch, so none inside) the worker's added p99 at 50 % load was 49 ms against 14 ms with
+ * this one, pauses and all; streaming through that much memory evicts the shared caches the
+ * other processes run from. Its GC log goes to
  * {@code broker-gc.log} in the work directory; {@code -Dkvw.bench.brokerJvmArgs=...} replaces
  * the settings, to compare.
  */
 final class BrokerProcess implements AutoCloseable {
   static final List<String> JVM_ARGS = List.of("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC",
-      "-Xmn48m");
+      "-Xmn48m", "-XX:+AlwaysPreTouch");
   private final Process process;
   private final String bootstrap;
   private final Path gcLog;
@@ -81,35 +86,14 @@ final class BrokerProcess implements AutoCloseable {
     io.kvw.testkit.kafka.EmbeddedKafka.createTopic(bootstrap, name, partitions);
   }
 
-  /**
-   * The broker's GC pauses so far, from its GC log: {@code "N pauses, longest X ms, Y ms in
-   * all"} (lines such as {@code [..][info][gc] GC(3) Pause Young (...) 56M->22M(507M) 8.540ms}).
-   */
-  String gcPauses() {
-    return gcPauses(gcLog);
+  /** Its GC pauses so far, in milliseconds, in order. */
+  List<Double> gcPauses() {
+    return HarnessJvm.pauses(gcLog);
   }
 
-  /** The pauses in the GC log {@code gcLog} ({@code -Xlog:gc:file=...}), summed up as above. */
-  static String gcPauses(Path gcLog) {
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(gcLog);
-    } catch (IOException e) {
-      return "unknown (" + e.getMessage() + ")";
-    }
-    int n = 0;
-    double longest = 0;
-    double all = 0;
-    for (String l : lines) {
-      if (l.contains(" Pause ") && l.endsWith("ms")) {
-        double ms = Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1, l.length() - 2));
-        n++;
-        longest = Math.max(longest, ms);
-        all += ms;
-      }
-    }
-    return String.format(Locale.ROOT, "%d pauses, longest %.0f ms, %.0f ms in all", n,
-        longest, all);
+  /** A full collection now ({@link HarnessJvm#collect}). */
+  void collectGarbage() {
+    HarnessJvm.collect(process.pid());
   }
 
   @Override

@@ -32,6 +32,17 @@ final class LatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_NUM_SEQS = 256;
   private static final Duration PER_REQUEST = Duration.ofMillis(200);
+  /**
+   * The worker's heap is touched at start: on the bench VM a page's first touch costs about
+   * 9 µs (2.3 s per GiB), and G1, growing its young generation through a fresh 1 GiB heap for
+   * the first minutes, paid it inside its pauses (35-126 ms against 14-18 ms touched; see the
+   * README, *The JVM*).
+   */
+  static final List<String> WORKER_JVM = List.of("-XX:+AlwaysPreTouch");
+  /** The warm-up runs in steps of this long until the worker's JIT is quiet over one. */
+  private static final int WARM_UP_STEP_SECONDS = 5;
+  /** Quiet: its compiler threads used under 2 % of a core over the step. */
+  private static final double QUIET_JIT_SHARE = 0.02;
 
   /** A stretch of load at {@code fraction} of capacity. */
   record Phase(String name, double fraction, int requests) {}
@@ -39,7 +50,8 @@ final class LatencyBench {
   /** What one phase of one repetition measured, in microseconds unless named otherwise. */
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
-      int missing) {}
+      int missing, double workerCpuSeconds, double jitCpuSeconds, List<Double> brokerPauses,
+      List<Double> simulatorPauses) {}
 
   /** Where a result's time went, from its timing fields and the two record timestamps. */
   private record Seen(long resultMillis, long totalMs, long queueMs, long backendMs) {}
@@ -47,6 +59,11 @@ final class LatencyBench {
   private final Path root;
   private final Path workerJar;
   private final Path work;
+  private int maxWarmUpSeconds;
+  private List<Double> floorBrokerPauses = List.of();
+  private List<Double> floorSimulatorPauses = List.of();
+  /** Per repetition: seconds of warm-up the worker needed before its JIT was quiet. */
+  private final List<String> warmUps = new ArrayList<>();
 
   LatencyBench(Path root, Path workerJar, Path work) {
     this.root = root;
@@ -54,8 +71,9 @@ final class LatencyBench {
     this.work = work;
   }
 
-  int run(int reps, int phaseSeconds, int coldRequests) throws Exception {
+  int run(int reps, int phaseSeconds, int coldRequests, int warmUpSeconds) throws Exception {
     double capacity = MAX_NUM_SEQS / (PER_REQUEST.toMillis() / 1000.0);
+    this.maxWarmUpSeconds = warmUpSeconds;
     List<Phase> phases = List.of(new Phase("cold", 0.5, coldRequests),
         new Phase("25%", 0.25, (int) (0.25 * capacity * phaseSeconds)),
         new Phase("50%", 0.5, (int) (0.5 * capacity * phaseSeconds)),
@@ -67,13 +85,23 @@ final class LatencyBench {
     try (BrokerProcess kafka = new BrokerProcess(work);
         SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
       warmSimulator(kafka, sim, capacity);
-      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds);
+      int[] before = new int[2];
+      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds,
+          WARM_UP_STEP_SECONDS, QUIET_JIT_SHARE, maxWarmUpSeconds, () -> {
+        collectHarness(kafka, sim);
+        before[0] = kafka.gcPauses().size();
+        before[1] = sim.gcPauses().size();
+      });
+      floorBrokerPauses = since(kafka.gcPauses(), before[0]);
+      floorSimulatorPauses = since(sim.gcPauses(), before[1]);
       System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms; "
           + "sent → appended %s / %s, appended → polled %s / %s, polled → sent %s / %s%n",
           ms(floor.total(), 50), ms(floor.total(), 99), ms(floor.total(), 99.9),
           ms(floor.toAppend(), 50), ms(floor.toAppend(), 99), ms(floor.toPoll(), 50),
           ms(floor.toPoll(), 99), ms(floor.toSend(), 50), ms(floor.toSend(), 99));
-      System.out.println("broker GC so far: " + kafka.gcPauses());
+      System.out.println("broker GC while the floor was measured: "
+          + HarnessJvm.describe(floorBrokerPauses) + "; simulator: "
+          + HarnessJvm.describe(floorSimulatorPauses));
       if (reps == 0) {
         return 0; // --reps 0: the floor alone, while exploring the harness
       }
@@ -82,8 +110,8 @@ final class LatencyBench {
         Map<String, Measured> r = repetition(kafka, sim, "lat" + rep, phases, capacity);
         r.forEach((k, v) -> byPhase.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
       }
-      brokerGc = kafka.gcPauses();
-      simGc = sim.gcPauses();
+      brokerGc = HarnessJvm.describe(kafka.gcPauses());
+      simGc = HarnessJvm.describe(sim.gcPauses());
       System.out.println("broker GC over the run: " + brokerGc);
       System.out.println("simulator GC over the run: " + simGc);
     }
@@ -91,7 +119,9 @@ final class LatencyBench {
         + floorNote(floor, phaseSeconds) + String.format(Locale.ROOT, """
 
         The broker runs in its own JVM with harness settings (`%s`); its GC pauses over the \
-        whole run: %s. So does the simulator (`%s`): %s.
+        whole run, with the full collections the bench asks of it before each measured \
+        stretch: %s. So does the simulator (`%s`): %s. Their pauses inside each measured \
+        phase are in the table above.
         """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc,
         String.join(" ", SimulatorProcess.JVM_ARGS), simGc);
     Report.write(root.resolve("BENCHMARKS.md"), "latency",
@@ -107,7 +137,7 @@ final class LatencyBench {
       throws Exception {
     String name = "latwarm";
     Topics.create(kafka::createTopic, name, 6);
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", WORKER_JVM,
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
@@ -128,7 +158,7 @@ final class LatencyBench {
     Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
         seen, reading), "latency-results");
     reader.start();
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", WORKER_JVM,
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
@@ -154,6 +184,11 @@ final class LatencyBench {
         });
         gcWatch.setDaemon(true);
         gcWatch.start();
+        collectHarness(kafka, sim);
+        int brokerBefore = kafka.gcPauses().size();
+        int simBefore = sim.gcPauses().size();
+        double cpuBefore = worker.cpuSeconds();
+        double jitBefore = worker.compilerCpuSeconds();
         long phaseStartMillis = System.currentTimeMillis();
         load.run(name + ".requests", prefix, phase.requests(), phase.fraction() * capacity,
             sentAt);
@@ -168,14 +203,22 @@ final class LatencyBench {
         double gcPauseMs = (gcSoFar(worker, "jvm_gc_pause_seconds_sum") - gcSecondsBefore)
             * 1000;
         Measured m = measure(sim.serviceTimes(), prefix, phase.requests(), sentAt, seen,
-            phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0]);
+            phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0],
+            worker.cpuSeconds() - cpuBefore, worker.compilerCpuSeconds() - jitBefore,
+            since(kafka.gcPauses(), brokerBefore), since(sim.gcPauses(), simBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
-            + "missing %d, worker GC pauses %d (%.0f ms)%n", name, phase.name(),
+            + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
+            + "broker GC %s, simulator GC %s%n",
+            name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
             m.added().getValueAtPercentile(99) / 1000.0,
             m.added().getValueAtPercentile(99.9) / 1000.0, m.missing(), m.gcPauses(),
-            m.gcPauseMs());
+            m.gcPauseMs(), m.workerCpuSeconds(), m.jitCpuSeconds(),
+            HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()));
         out.put(phase.name(), m);
+        if (phase.name().equals("cold")) {
+          warmUps.add(warmUp(worker, load, name, capacity, sentAt));
+        }
       }
       worker.stop(Duration.ofSeconds(60));
     } finally {
@@ -183,6 +226,47 @@ final class LatencyBench {
       reader.join();
     }
     return out;
+  }
+
+  /**
+   * Load at 90 % until the worker's JIT compiler threads are quiet over a step, or for at most
+   * {@code maxWarmUpSeconds}: the 10,000 cold requests leave its compiler busy for a minute
+   * more at these rates (a third of a core, competing with the records for two cores), so the
+   * warm phases would measure compilation, not the compiled worker. Unmeasured; returns what
+   * it took, for the report.
+   */
+  private String warmUp(WorkerProcess worker, PacedLoad load, String name, double capacity,
+      Map<String, Long> sentAt) throws Exception {
+    int seconds = 0;
+    double jit = Double.NaN;
+    while (seconds < maxWarmUpSeconds) {
+      double before = worker.compilerCpuSeconds();
+      load.run(name + ".requests", name + "warm" + seconds, (int) (0.9 * capacity
+          * WARM_UP_STEP_SECONDS), 0.9 * capacity, sentAt);
+      seconds += WARM_UP_STEP_SECONDS;
+      jit = worker.compilerCpuSeconds() - before;
+      if (jit < QUIET_JIT_SHARE * WARM_UP_STEP_SECONDS) {
+        break;
+      }
+    }
+    String took = String.format(Locale.ROOT, "%d s (JIT %.2f s in the last %d s)", seconds, jit,
+        WARM_UP_STEP_SECONDS);
+    System.out.println(name + " warm-up at 90 %: " + took);
+    return took;
+  }
+
+  /**
+   * A full collection in the broker and the simulator, before a measured stretch: they are the
+   * harness, their young generations hold more than a stretch allocates, so emptied first they
+   * do not collect inside it (the report counts what they did anyway).
+   */
+  private static void collectHarness(BrokerProcess kafka, SimulatorProcess sim) {
+    kafka.collectGarbage();
+    sim.collectGarbage();
+  }
+
+  private static List<Double> since(List<Double> pauses, int from) {
+    return List.copyOf(pauses.subList(Math.min(from, pauses.size()), pauses.size()));
   }
 
   /** A GC pause counter of the worker; absent until its first pause, so 0 then. */
@@ -202,7 +286,8 @@ final class LatencyBench {
 
   private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
-      int gcPauses, double gcPauseMs, int maxWaiting) {
+      int gcPauses, double gcPauseMs, int maxWaiting, double workerCpuSeconds,
+      double jitCpuSeconds, List<Double> brokerPauses, List<Double> simulatorPauses) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -240,7 +325,11 @@ final class LatencyBench {
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
-        maxWaiting, missing);
+        maxWaiting, missing, workerCpuSeconds, jitCpuSeconds, brokerPauses, simulatorPauses);
+  }
+
+  private static double sum(List<Double> pauses) {
+    return pauses.stream().mapToDouble(Double::doubleValue).sum();
   }
 
   private static Histogram histogram() {
@@ -274,7 +363,7 @@ final class LatencyBench {
   }
 
   /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
-  private static String floorNote(RelayFloor.Floor f, int phaseSeconds) {
+  private String floorNote(RelayFloor.Floor f, int phaseSeconds) {
     Histogram floor = f.total();
     if (floor.getTotalCount() == 0) {
       return "\nThe harness's floor (a bare relay) was not measured: it relayed nothing "
@@ -284,15 +373,17 @@ final class LatencyBench {
 
         The harness's floor, in the same run: a bare relay in its own JVM (consume, produce \
         at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
-        measured the same way (result record timestamp minus request record timestamp) on \
+        warmed like the worker (until its JIT was quiet over %d s) and after the same full \
+        collection of broker and simulator, measured the same way (result record timestamp minus request record timestamp) on \
         the %d requests it relayed: p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip \
         through this broker and producer on this machine; no worker adds less. Per hop \
         (p50 / p99 ms; its requests topic takes the broker's append time as record \
         timestamp): sent → appended by the broker %s / %s, appended → polled by the relay \
-        %s / %s, polled → sent again %s / %s.
-        """, phaseSeconds, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
+        %s / %s, polled → sent again %s / %s. Broker GC while it was measured: %s.
+        """, phaseSeconds, WARM_UP_STEP_SECONDS, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
         ms(floor, 99.9), ms(f.toAppend(), 50), ms(f.toAppend(), 99), ms(f.toPoll(), 50),
-        ms(f.toPoll(), 99), ms(f.toSend(), 50), ms(f.toSend(), 99));
+        ms(f.toPoll(), 99), ms(f.toSend(), 50), ms(f.toSend(), 99),
+        HarnessJvm.describe(floorBrokerPauses));
   }
 
   /** The repetition with the median p99 added latency. */
@@ -317,27 +408,36 @@ final class LatencyBench {
     return String.join(" / ", parts);
   }
 
-  private static String report(Map<String, List<Measured>> byPhase, int reps, int phaseSeconds,
+  private String report(Map<String, List<Measured>> byPhase, int reps, int phaseSeconds,
       int coldRequests, double capacity) {
     StringBuilder t = new StringBuilder();
     t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
-        + "worker GC pauses in the phase (count, ms in all) | most records waiting for a "
-        + "permit | unanswered |\n"
-        + "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        + "worker GC pauses in the phase (count, ms in all) | worker CPU-s in the phase (of "
+        + "it JIT) | broker, simulator GC pauses in the phase (count, ms in all) | most "
+        + "records waiting for a permit | unanswered |\n"
+        + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
       double fraction = phase.equals("cold") ? 0.5
           : Integer.parseInt(phase.replace("%", "")) / 100.0;
       List<String> gc = new ArrayList<>();
       List<String> waiting = new ArrayList<>();
+      List<String> cpu = new ArrayList<>();
+      List<String> harness = new ArrayList<>();
       runs.forEach(m -> {
+        harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f", m.brokerPauses().size(),
+            sum(m.brokerPauses()), m.simulatorPauses().size(), sum(m.simulatorPauses())));
         gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
+        cpu.add(String.format(Locale.ROOT, "%.1f (%.1f)", m.workerCpuSeconds(),
+            m.jitCpuSeconds()));
         waiting.add(Integer.toString(m.maxWaiting()));
       });
-      t.append(String.format(Locale.ROOT, "| %s | %.0f | %s | **%s** | %s | %s | %s | %d |\n",
+      t.append(String.format(Locale.ROOT,
+          "| %s | %.0f | %s | **%s** | %s | %s | %s | %s | %s | %d |\n",
           phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")" : phase.replace("%",
               " %") + ", warm", fraction * capacity, spread(runs, Measured::added, 50),
           spread(runs, Measured::added, 99), spread(runs, Measured::added, 99.9),
-          String.join(" / ", gc), String.join(" / ", waiting),
+          String.join(" / ", gc), String.join(" / ", cpu), String.join(" / ", harness),
+          String.join(" / ", waiting),
           runs.stream().mapToInt(Measured::missing).sum()));
     });
     StringBuilder cold = new StringBuilder("| second after the worker is ready |");
@@ -366,8 +466,11 @@ final class LatencyBench {
         *Added* is, per request, the result record's timestamp minus the request record's, \
         minus the simulator's own time on the request (from the call reaching it to its last \
         message). Each of %d repetitions starts a new worker process with default settings \
+        (JVM: `-Xmx1g -Xms1g %s`) \
         and waits for it to be ready (its partitions assigned); then %d requests at 50 %% \
-        (cold), then %d s at each load (warm). Figures per repetition: run 1 / run 2 / run 3. \
+        (cold); then, unmeasured, load at 90 %% in steps of %d s until the worker's JIT compiler \
+        threads used under %.0f %% of a core over a step, at most %d s (it took %s); then %d s \
+        at each load (warm). Figures per repetition: run 1 / run 2 / run 3. \
         The worker's GC pauses are those within the phase (`jvm_gc_pause_seconds` count and \
         sum before and after it); the records waiting for a permit are read from its \
         `/metrics` once a second (`kvw_dispatch_waiting`).
@@ -382,7 +485,8 @@ final class LatencyBench {
         %s
         The same for the cold worker's first %d requests:
 
-        %s""", capacity, reps, coldRequests, phaseSeconds, t, cold, parts, coldRequests,
+        %s""", capacity, reps, String.join(" ", WORKER_JVM), coldRequests, WARM_UP_STEP_SECONDS, 100 * QUIET_JIT_SHARE,
+        maxWarmUpSeconds, String.join(" / ", warmUps), phaseSeconds, t, cold, parts, coldRequests,
         coldParts);
   }
 

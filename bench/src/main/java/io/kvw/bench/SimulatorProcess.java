@@ -21,9 +21,10 @@ import java.util.concurrent.TimeUnit;
  * The latency bench's simulator in its own JVM, so that its pauses are neither the paced
  * producer's nor the result reader's (and theirs not its): in the bench's JVM it shared a
  * large G1 heap with both. Like the broker ({@link BrokerProcess}) it is harness, so it runs
- * with low-pause settings: the serial collector over a young generation large enough that a
- * whole run allocates less than it holds (its live data is under 10 MiB, and the pages are
- * touched before it starts), so it does not collect while measured. With a 32 MiB young
+ * with low-pause settings: the serial collector over a young generation larger than any
+ * measured stretch allocates (its live data is under 10 MiB, and the pages are touched before
+ * it starts), and the latency bench collects its garbage before each measured stretch, so it
+ * does not collect while measured. With a 32 MiB young
  * generation it paused 10 to 12 times in a run, up to 177 ms each on the loaded 2-core
  * machine, and every pause held up the calls in flight. The bench drives it over its standard input, one command a line, each
  * answered with one line: {@code enable} (start recording each request's service time),
@@ -123,9 +124,14 @@ final class SimulatorProcess implements AutoCloseable {
     return answer("stats");
   }
 
-  /** Its GC pauses so far, as {@link BrokerProcess#gcPauses(Path)} counts them. */
-  String gcPauses() {
-    return BrokerProcess.gcPauses(gcLog);
+  /** Its GC pauses so far, in milliseconds, in order. */
+  List<Double> gcPauses() {
+    return HarnessJvm.pauses(gcLog);
+  }
+
+  /** A full collection now ({@link HarnessJvm#collect}). */
+  void collectGarbage() {
+    HarnessJvm.collect(process.pid());
   }
 
   private synchronized String answer(String command) throws IOException {

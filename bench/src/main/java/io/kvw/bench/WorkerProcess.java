@@ -197,34 +197,9 @@ final class WorkerProcess implements AutoCloseable {
     return p.info().totalCpuDuration().map(d -> d.toMillis() / 1000.0).orElse(Double.NaN);
   }
 
-  /**
-   * CPU seconds the worker's JIT compiler threads have used so far (read from
-   * {@code /proc/<pid>/task}, Linux only; NaN elsewhere): near zero over a window means the
-   * worker ran compiled code there, not still compiling it.
-   */
+  /** CPU seconds the worker's JIT compiler threads have used so far (NaN if unknown). */
   double compilerCpuSeconds() {
-    Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
-    double ticks = 0;
-    try (var dirs = Files.list(tasks)) {
-      for (Path task : (Iterable<Path>) dirs::iterator) {
-        try {
-          String stat = Files.readString(task.resolve("stat"));
-          int open = stat.indexOf('(');
-          int close = stat.lastIndexOf(')');
-          if (!stat.substring(open + 1, close).contains("CompilerThre")) {
-            continue;
-          }
-          // after the name: state is field 3, utime and stime fields 14 and 15
-          String[] f = stat.substring(close + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        } catch (IOException | RuntimeException e) {
-          // the thread ended between the listing and the read
-        }
-      }
-    } catch (IOException e) {
-      return Double.NaN;
-    }
-    return ticks / 100.0; // USER_HZ is 100 on Linux
+    return HarnessJvm.compilerCpuSeconds(process.pid());
   }
 
   boolean isAlive() {

@@ -1,0 +1,99 @@
+package io.kvw.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the bench reads from, and does to, the JVMs it starts: their GC pauses (from a GC log),
+ * their JIT compiler threads' CPU (from {@code /proc}), and a full collection on request.
+ */
+final class HarnessJvm {
+  private HarnessJvm() {}
+
+  /**
+   * Runs a full collection in JVM {@code pid} ({@code jcmd PID GC.run}) and waits for it.
+   * The latency bench does this to its broker and simulator before each measured stretch, so
+   * that their young generations start empty and their collections fall between stretches,
+   * not inside them: they are the harness, and their pauses would be charged to the worker.
+   */
+  static void collect(long pid) {
+    Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+    try {
+      Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), "GC.run")
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run " + jcmd + " (the bench needs a JDK)", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * CPU seconds the JIT compiler threads of JVM {@code pid} have used so far (read from
+   * {@code /proc/<pid>/task}, Linux only; NaN elsewhere): near zero over a window means the
+   * JVM ran compiled code there, not still compiling it.
+   */
+  static double compilerCpuSeconds(long pid) {
+    Path tasks = Path.of("/proc", Long.toString(pid), "task");
+    double ticks = 0;
+    try (var dirs = Files.list(tasks)) {
+      for (Path task : (Iterable<Path>) dirs::iterator) {
+        try {
+          String stat = Files.readString(task.resolve("stat"));
+          int open = stat.indexOf('(');
+          int close = stat.lastIndexOf(')');
+          if (!stat.substring(open + 1, close).contains("CompilerThre")) {
+            continue;
+          }
+          // after the name: state is field 3, utime and stime fields 14 and 15
+          String[] f = stat.substring(close + 2).split(" ");
+          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+        } catch (IOException | RuntimeException e) {
+          // the thread ended between the listing and the read
+        }
+      }
+    } catch (IOException e) {
+      return Double.NaN;
+    }
+    return ticks / 100.0; // USER_HZ is 100 on Linux
+  }
+
+  /**
+   * The pauses in the GC log {@code gcLog} ({@code -Xlog:gc:file=...}), in milliseconds, in
+   * order (lines such as {@code [..][info][gc] GC(3) Pause Young (...) 56M->22M(507M) 8.540ms});
+   * empty if it cannot be read.
+   */
+  static List<Double> pauses(Path gcLog) {
+    List<Double> out = new ArrayList<>();
+    try {
+      for (String l : Files.readAllLines(gcLog)) {
+        if (l.contains(" Pause ") && l.endsWith("ms")) {
+          out.add(Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1, l.length() - 2)));
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not written yet
+    }
+    return out;
+  }
+
+  /** {@code "N pauses, longest X ms, Y ms in all"}. */
+  static String describe(List<Double> pauses) {
+    double longest = 0;
+    double all = 0;
+    for (double ms : pauses) {
+      longest = Math.max(longest, ms);
+      all += ms;
+    }
+    return String.format(Locale.ROOT, "%d pauses, longest %.0f ms, %.0f ms in all",
+        pauses.size(), longest, all);
+  }
+}
