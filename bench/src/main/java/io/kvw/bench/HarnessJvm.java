@@ -66,6 +66,53 @@ final class HarnessJvm {
     return ticks / 100.0; // USER_HZ is 100 on Linux
   }
 
+  /** What the OS counted for a JVM so far: CPU in user and kernel mode, thread switches. */
+  record Sched(double userSeconds, double systemSeconds, long voluntarySwitches,
+      long involuntarySwitches) {
+    Sched minus(Sched before) {
+      return new Sched(userSeconds - before.userSeconds, systemSeconds - before.systemSeconds,
+          voluntarySwitches - before.voluntarySwitches,
+          involuntarySwitches - before.involuntarySwitches);
+    }
+  }
+
+  /**
+   * CPU and context switches of JVM {@code pid} so far, summed over its threads (from {@code
+   * /proc}, Linux only; zeros elsewhere). A voluntary switch is a thread going to sleep (to be
+   * woken by another, or by the network); at partial load each record wakes several threads.
+   */
+  static Sched sched(long pid) {
+    Path proc = Path.of("/proc", Long.toString(pid));
+    double user = 0;
+    double system = 0;
+    long voluntary = 0;
+    long involuntary = 0;
+    try {
+      String stat = Files.readString(proc.resolve("stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      user = Long.parseLong(f[11]) / 100.0;
+      system = Long.parseLong(f[12]) / 100.0;
+      try (var dirs = Files.list(proc.resolve("task"))) {
+        for (Path task : (Iterable<Path>) dirs::iterator) {
+          try {
+            for (String l : Files.readAllLines(task.resolve("status"))) {
+              if (l.startsWith("voluntary_ctxt_switches:")) {
+                voluntary += Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
+              } else if (l.startsWith("nonvoluntary_ctxt_switches:")) {
+                involuntary += Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
+              }
+            }
+          } catch (IOException | RuntimeException e) {
+            // the thread ended between the listing and the read
+          }
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux, or gone
+    }
+    return new Sched(user, system, voluntary, involuntary);
+  }
+
   /**
    * The pauses in the GC log {@code gcLog} ({@code -Xlog:gc:file=...}), in milliseconds, in
    * order (lines such as {@code [..][info][gc] GC(3) Pause Young (...) 56M->22M(507M) 8.540ms});

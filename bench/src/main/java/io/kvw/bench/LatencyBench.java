@@ -51,7 +51,7 @@ final class LatencyBench {
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing, double workerCpuSeconds, double jitCpuSeconds, List<Double> brokerPauses,
-      List<Double> simulatorPauses) {}
+      List<Double> simulatorPauses, HarnessJvm.Sched workerSched) {}
 
   /** Where a result's time went, from its timing fields and the two record timestamps. */
   private record Seen(long resultMillis, long totalMs, long queueMs, long backendMs) {}
@@ -188,6 +188,7 @@ final class LatencyBench {
         int brokerBefore = kafka.gcPauses().size();
         int simBefore = sim.gcPauses().size();
         double cpuBefore = worker.cpuSeconds();
+        HarnessJvm.Sched schedBefore = HarnessJvm.sched(worker.pid());
         double jitBefore = worker.compilerCpuSeconds();
         long phaseStartMillis = System.currentTimeMillis();
         load.run(name + ".requests", prefix, phase.requests(), phase.fraction() * capacity,
@@ -205,15 +206,19 @@ final class LatencyBench {
         Measured m = measure(sim.serviceTimes(), prefix, phase.requests(), sentAt, seen,
             phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0],
             worker.cpuSeconds() - cpuBefore, worker.compilerCpuSeconds() - jitBefore,
-            since(kafka.gcPauses(), brokerBefore), since(sim.gcPauses(), simBefore));
+            since(kafka.gcPauses(), brokerBefore), since(sim.gcPauses(), simBefore),
+            HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
+            + "worker user %.1f s, kernel %.1f s, voluntary switches %d, involuntary %d, "
             + "broker GC %s, simulator GC %s%n",
             name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
             m.added().getValueAtPercentile(99) / 1000.0,
             m.added().getValueAtPercentile(99.9) / 1000.0, m.missing(), m.gcPauses(),
             m.gcPauseMs(), m.workerCpuSeconds(), m.jitCpuSeconds(),
+            m.workerSched().userSeconds(), m.workerSched().systemSeconds(),
+            m.workerSched().voluntarySwitches(), m.workerSched().involuntarySwitches(),
             HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()));
         out.put(phase.name(), m);
         if (phase.name().equals("cold")) {
@@ -287,7 +292,8 @@ final class LatencyBench {
   private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting, double workerCpuSeconds,
-      double jitCpuSeconds, List<Double> brokerPauses, List<Double> simulatorPauses) {
+      double jitCpuSeconds, List<Double> brokerPauses, List<Double> simulatorPauses,
+      HarnessJvm.Sched workerSched) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -325,7 +331,8 @@ final class LatencyBench {
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
-        maxWaiting, missing, workerCpuSeconds, jitCpuSeconds, brokerPauses, simulatorPauses);
+        maxWaiting, missing, workerCpuSeconds, jitCpuSeconds, brokerPauses, simulatorPauses,
+        workerSched);
   }
 
   private static double sum(List<Double> pauses) {
@@ -413,9 +420,10 @@ final class LatencyBench {
     StringBuilder t = new StringBuilder();
     t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
         + "worker GC pauses in the phase (count, ms in all) | worker CPU-s in the phase (of "
-        + "it JIT) | broker, simulator GC pauses in the phase (count, ms in all) | most "
-        + "records waiting for a permit | unanswered |\n"
-        + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
+        + "it JIT) | worker's kernel-mode share of its CPU; its threads' sleeps (voluntary "
+        + "switches) per record | broker, simulator GC pauses in the phase (count, ms in all) "
+        + "| most records waiting for a permit | unanswered |\n"
+        + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
       double fraction = phase.equals("cold") ? 0.5
           : Integer.parseInt(phase.replace("%", "")) / 100.0;
@@ -423,7 +431,13 @@ final class LatencyBench {
       List<String> waiting = new ArrayList<>();
       List<String> cpu = new ArrayList<>();
       List<String> harness = new ArrayList<>();
+      List<String> switches = new ArrayList<>();
       runs.forEach(m -> {
+        HarnessJvm.Sched w = m.workerSched();
+        int answered = m.added().getTotalCount() == 0 ? 1 : (int) m.added().getTotalCount();
+        switches.add(String.format(Locale.ROOT, "%.0f %%; %.1f", 100 * w.systemSeconds()
+            / Math.max(0.01, w.userSeconds() + w.systemSeconds()),
+            (double) w.voluntarySwitches() / answered));
         harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f", m.brokerPauses().size(),
             sum(m.brokerPauses()), m.simulatorPauses().size(), sum(m.simulatorPauses())));
         gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
@@ -432,11 +446,12 @@ final class LatencyBench {
         waiting.add(Integer.toString(m.maxWaiting()));
       });
       t.append(String.format(Locale.ROOT,
-          "| %s | %.0f | %s | **%s** | %s | %s | %s | %s | %s | %d |\n",
+          "| %s | %.0f | %s | **%s** | %s | %s | %s | %s | %s | %s | %d |\n",
           phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")" : phase.replace("%",
               " %") + ", warm", fraction * capacity, spread(runs, Measured::added, 50),
           spread(runs, Measured::added, 99), spread(runs, Measured::added, 99.9),
-          String.join(" / ", gc), String.join(" / ", cpu), String.join(" / ", harness),
+          String.join(" / ", gc), String.join(" / ", cpu), String.join(" / ", switches),
+          String.join(" / ", harness),
           String.join(" / ", waiting),
           runs.stream().mapToInt(Measured::missing).sum()));
     });
