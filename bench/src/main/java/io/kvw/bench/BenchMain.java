@@ -49,7 +49,7 @@ public final class BenchMain {
           + " | saturation-llm|backlog [--requests N]"
           + " | overhead [--warmup N]|share-scaling|saturation-delivery [--requests N] [--reps N]"
           + " (share-scaling: [--share-config k=v,...] [--request-ms N])"
-          + " | latency [--reps N] [--seconds S]"
+          + " | latency [--reps N] [--seconds S] [--cold N] [--warm-up MAX_S]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }

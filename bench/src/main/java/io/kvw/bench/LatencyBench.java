@@ -24,9 +24,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * simulator's capacity, never a backlog) and, for each, the time the worker adds:
  * the result record's timestamp minus the request record's, minus the simulator's own time on
  * the request (its {@code ServiceTimes}). Per repetition a fresh worker starts cold against the
- * warm simulator and takes 10,000 requests at 50 % ("cold"); then, warm, a phase at each load.
- * Broker and simulator each run in their own JVM ({@link BrokerProcess},
- * {@link SimulatorProcess}), so that the bench's collections stop neither.
+ * warm simulator and takes 10,000 requests at 50 % ("cold"); then, unmeasured, load at 90 %
+ * until its JIT is quiet; then, warm, a phase at each load. Broker and simulator each run in
+ * their own JVM ({@link BrokerProcess}, {@link SimulatorProcess}), so that the bench's
+ * collections stop neither, and both collect their garbage before each measured stretch.
  */
 final class LatencyBench {
   private static final ObjectMapper JSON = new ObjectMapper();
