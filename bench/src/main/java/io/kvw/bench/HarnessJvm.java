@@ -66,6 +66,38 @@ final class HarnessJvm {
     return ticks / 100.0; // USER_HZ is 100 on Linux
   }
 
+  /** Warm-ups run in steps of this long until the JVM's compiler is quiet over one. */
+  static final int WARM_UP_STEP_SECONDS = 5;
+  /** Quiet: its compiler threads used under this share of a core over a step. */
+  static final double QUIET_JIT_SHARE = 0.02;
+
+  /** One step of load for {@link #warmUntilCompiled}, named by its index. */
+  interface WarmUpStep {
+    void run(int step) throws Exception;
+  }
+
+  /**
+   * Runs {@code step} ({@link #WARM_UP_STEP_SECONDS} of load each) until JVM {@code pid}'s JIT
+   * compiler threads used under {@link #QUIET_JIT_SHARE} of a core over one, or for at most
+   * {@code maxSeconds}; returns what it took, e.g. {@code "60 s (JIT 0.05 s in the last 5 s)"}.
+   * A JVM measured while its compiler still takes a share of two cores measures compilation.
+   */
+  static String warmUntilCompiled(long pid, int maxSeconds, WarmUpStep step) throws Exception {
+    int seconds = 0;
+    double jit = Double.NaN;
+    for (int i = 0; seconds < maxSeconds; i++) {
+      double before = compilerCpuSeconds(pid);
+      step.run(i);
+      seconds += WARM_UP_STEP_SECONDS;
+      jit = compilerCpuSeconds(pid) - before;
+      if (jit < QUIET_JIT_SHARE * WARM_UP_STEP_SECONDS) {
+        break;
+      }
+    }
+    return String.format(Locale.ROOT, "%d s (JIT %.2f s in the last %d s)", seconds, jit,
+        WARM_UP_STEP_SECONDS);
+  }
+
   /** What the OS counted for a JVM so far: CPU in user and kernel mode, thread switches. */
   record Sched(double userSeconds, double systemSeconds, long voluntarySwitches,
       long involuntarySwitches) {

@@ -36,14 +36,10 @@ final class LatencyBench {
   /**
    * The worker's heap is touched at start: on the bench VM a page's first touch costs about
    * 9 µs (2.3 s per GiB), and G1, growing its young generation through a fresh 1 GiB heap for
-   * the first minutes, paid it inside its pauses (35-126 ms against 14-18 ms touched; see the
-   * README, *The JVM*).
+   * the first minutes, paid it inside its pauses (35-126 ms against 12-34 ms touched, single
+   * runs; see the README, *The JVM*).
    */
   static final List<String> WORKER_JVM = List.of("-XX:+AlwaysPreTouch");
-  /** The warm-up runs in steps of this long until the worker's JIT is quiet over one. */
-  private static final int WARM_UP_STEP_SECONDS = 5;
-  /** Quiet: its compiler threads used under 2 % of a core over the step. */
-  private static final double QUIET_JIT_SHARE = 0.02;
 
   /** A stretch of load at {@code fraction} of capacity. */
   record Phase(String name, double fraction, int requests) {}
@@ -51,8 +47,13 @@ final class LatencyBench {
   /** What one phase of one repetition measured, in microseconds unless named otherwise. */
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
-      int missing, double workerCpuSeconds, double jitCpuSeconds, List<Double> brokerPauses,
-      List<Double> simulatorPauses, HarnessJvm.Sched workerSched) {}
+      int missing, double jitCpuSeconds, List<Double> brokerPauses,
+      List<Double> simulatorPauses, HarnessJvm.Sched workerSched) {
+    /** The worker's CPU-seconds in the phase, user and kernel mode. */
+    double workerCpuSeconds() {
+      return workerSched.userSeconds() + workerSched.systemSeconds();
+    }
+  }
 
   /** Where a result's time went, from its timing fields and the two record timestamps. */
   private record Seen(long resultMillis, long totalMs, long queueMs, long backendMs) {}
@@ -87,8 +88,8 @@ final class LatencyBench {
         SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
       warmSimulator(kafka, sim, capacity);
       int[] before = new int[2];
-      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds,
-          WARM_UP_STEP_SECONDS, QUIET_JIT_SHARE, maxWarmUpSeconds, () -> {
+      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds, maxWarmUpSeconds,
+          () -> {
         collectHarness(kafka, sim);
         before[0] = kafka.gcPauses().size();
         before[1] = sim.gcPauses().size();
@@ -188,7 +189,6 @@ final class LatencyBench {
         collectHarness(kafka, sim);
         int brokerBefore = kafka.gcPauses().size();
         int simBefore = sim.gcPauses().size();
-        double cpuBefore = worker.cpuSeconds();
         HarnessJvm.Sched schedBefore = HarnessJvm.sched(worker.pid());
         double jitBefore = worker.compilerCpuSeconds();
         long phaseStartMillis = System.currentTimeMillis();
@@ -206,7 +206,7 @@ final class LatencyBench {
             * 1000;
         Measured m = measure(sim.serviceTimes(), prefix, phase.requests(), sentAt, seen,
             phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0],
-            worker.cpuSeconds() - cpuBefore, worker.compilerCpuSeconds() - jitBefore,
+            worker.compilerCpuSeconds() - jitBefore,
             since(kafka.gcPauses(), brokerBefore), since(sim.gcPauses(), simBefore),
             HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
@@ -243,20 +243,9 @@ final class LatencyBench {
    */
   private String warmUp(WorkerProcess worker, PacedLoad load, String name, double capacity,
       Map<String, Long> sentAt) throws Exception {
-    int seconds = 0;
-    double jit = Double.NaN;
-    while (seconds < maxWarmUpSeconds) {
-      double before = worker.compilerCpuSeconds();
-      load.run(name + ".requests", name + "warm" + seconds, (int) (0.9 * capacity
-          * WARM_UP_STEP_SECONDS), 0.9 * capacity, sentAt);
-      seconds += WARM_UP_STEP_SECONDS;
-      jit = worker.compilerCpuSeconds() - before;
-      if (jit < QUIET_JIT_SHARE * WARM_UP_STEP_SECONDS) {
-        break;
-      }
-    }
-    String took = String.format(Locale.ROOT, "%d s (JIT %.2f s in the last %d s)", seconds, jit,
-        WARM_UP_STEP_SECONDS);
+    String took = HarnessJvm.warmUntilCompiled(worker.pid(), maxWarmUpSeconds,
+        step -> load.run(name + ".requests", name + "warm" + step,
+            (int) (0.9 * capacity * HarnessJvm.WARM_UP_STEP_SECONDS), 0.9 * capacity, sentAt));
     System.out.println(name + " warm-up at 90 %: " + took);
     return took;
   }
@@ -292,8 +281,8 @@ final class LatencyBench {
 
   private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
-      int gcPauses, double gcPauseMs, int maxWaiting, double workerCpuSeconds,
-      double jitCpuSeconds, List<Double> brokerPauses, List<Double> simulatorPauses,
+      int gcPauses, double gcPauseMs, int maxWaiting, double jitCpuSeconds,
+      List<Double> brokerPauses, List<Double> simulatorPauses,
       HarnessJvm.Sched workerSched) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
@@ -332,7 +321,7 @@ final class LatencyBench {
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
-        maxWaiting, missing, workerCpuSeconds, jitCpuSeconds, brokerPauses, simulatorPauses,
+        maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses,
         workerSched);
   }
 
@@ -382,13 +371,15 @@ final class LatencyBench {
         The harness's floor, in the same run: a bare relay in its own JVM (consume, produce \
         at once with the worker's producer settings; no backend) at 50 %% load for %d s, \
         warmed like the worker (until its JIT was quiet over %d s) and after the same full \
-        collection of broker and simulator, measured the same way (result record timestamp minus request record timestamp) on \
-        the %d requests it relayed: p50 %s, p99 %s, p99.9 %s ms. It is the Kafka round trip \
+        collection of broker and simulator, measured the same way (result record timestamp \
+        minus request record timestamp) on the %d requests it relayed: p50 %s, p99 %s, \
+        p99.9 %s ms. It is the Kafka round trip \
         through this broker and producer on this machine; no worker adds less. Per hop \
         (p50 / p99 ms; its requests topic takes the broker's append time as record \
         timestamp): sent → appended by the broker %s / %s, appended → polled by the relay \
         %s / %s, polled → sent again %s / %s. Broker GC while it was measured: %s.
-        """, phaseSeconds, WARM_UP_STEP_SECONDS, floor.getTotalCount(), ms(floor, 50), ms(floor, 99),
+        """, phaseSeconds, HarnessJvm.WARM_UP_STEP_SECONDS, floor.getTotalCount(), ms(floor, 50),
+        ms(floor, 99),
         ms(floor, 99.9), ms(f.toAppend(), 50), ms(f.toAppend(), 99), ms(f.toPoll(), 50),
         ms(f.toPoll(), 99), ms(f.toSend(), 50), ms(f.toSend(), 99),
         HarnessJvm.describe(floorBrokerPauses));
@@ -501,9 +492,9 @@ final class LatencyBench {
         %s
         The same for the cold worker's first %d requests:
 
-        %s""", capacity, reps, String.join(" ", WORKER_JVM), coldRequests, WARM_UP_STEP_SECONDS, 100 * QUIET_JIT_SHARE,
-        maxWarmUpSeconds, String.join(" / ", warmUps), phaseSeconds, t, cold, parts, coldRequests,
-        coldParts);
+        %s""", capacity, reps, String.join(" ", WORKER_JVM), coldRequests,
+        HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE, maxWarmUpSeconds,
+        String.join(" / ", warmUps), phaseSeconds, t, cold, parts, coldRequests, coldParts);
   }
 
   /** Where the added time went, p50 / p99 of each part, one column per repetition. */

@@ -6,7 +6,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -80,13 +79,12 @@ public final class RelayFloor {
   /**
    * Relays {@code seconds} of requests at {@code perSecond} and returns result timestamp minus
    * request timestamp per request, in microseconds. Before, it warms the relay the way the
-   * latency bench warms the worker: in steps of {@code warmStepSeconds} at the same rate until
-   * the relay's JIT compiler threads used under {@code quietJitShare} of a core over a step (at
-   * most {@code maxWarmSeconds}), then runs {@code beforeMeasuring}.
+   * latency bench warms the worker, at the same rate until its compiler is quiet (at most
+   * {@code maxWarmSeconds}; {@link HarnessJvm#warmUntilCompiled}), then runs
+   * {@code beforeMeasuring}.
    */
   static Floor measure(BrokerProcess kafka, Path work, double perSecond, int seconds,
-      int warmStepSeconds, double quietJitShare, int maxWarmSeconds, Runnable beforeMeasuring)
-      throws Exception {
+      int maxWarmSeconds, Runnable beforeMeasuring) throws Exception {
     String name = "floor";
     Topics.create(kafka::createTopic, name, 6);
     stampAppendTime(kafka.bootstrapServers(), name + ".requests");
@@ -98,18 +96,12 @@ public final class RelayFloor {
     reader.setDaemon(true);
     reader.start();
     try (PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
-      int warm = (int) (perSecond * warmStepSeconds);
-      for (int step = 0; step * warmStepSeconds < maxWarmSeconds; step++) {
-        double jitBefore = HarnessJvm.compilerCpuSeconds(relay.pid());
-        load.run(name + ".requests", "fw" + step, warm, perSecond, sentAt);
-        await(resultAt, "fw" + step, warm);
-        double jit = HarnessJvm.compilerCpuSeconds(relay.pid()) - jitBefore;
-        if (jit < quietJitShare * warmStepSeconds) {
-          System.out.printf(Locale.ROOT, "relay warm after %d s (JIT %.2f s in the "
-              + "last %d s)%n", (step + 1) * warmStepSeconds, jit, warmStepSeconds);
-          break;
-        }
-      }
+      int warm = (int) (perSecond * HarnessJvm.WARM_UP_STEP_SECONDS);
+      System.out.println("relay warm after " + HarnessJvm.warmUntilCompiled(relay.pid(),
+          maxWarmSeconds, step -> {
+            load.run(name + ".requests", "fw" + step, warm, perSecond, sentAt);
+            await(resultAt, "fw" + step, warm);
+          }));
       beforeMeasuring.run();
       int n = (int) (perSecond * seconds);
       load.run(name + ".requests", "f", n, perSecond, sentAt);
