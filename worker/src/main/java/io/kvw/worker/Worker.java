@@ -133,8 +133,9 @@ public final class Worker implements AutoCloseable {
         .withMaxRecordBytes(config.get(WorkerConfig.MAX_REQUEST_BYTES));
     StartupWarmup.run(config.get(WorkerConfig.STARTUP_WARMUP), new RequestCodec(limits),
         resultCodec, backend, config.get(WorkerConfig.STARTUP_WARMUP_CALLS));
-    // prompt preparation (chat template, tokens) runs beside intake, not on its thread; its
-    // queue is bounded by worker.max-buffered, as every record in it is an open record
+    // prompt preparation (chat template, tokens) runs beside intake, not on its thread, except
+    // for a small record that came alone in its poll (Admission#admit); the pool's queue is
+    // bounded by worker.max-buffered, as every record in it is an open record
     this.preparation = Executors.newFixedThreadPool(
         Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
           Thread t = new Thread(r, "prompt-preparation");

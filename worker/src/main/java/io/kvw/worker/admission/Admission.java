@@ -69,8 +69,9 @@ public final class Admission {
   /**
    * @param prompts prepares the model's input (the backend's {@link PromptPreparer})
    * @param preparation where preparation runs. Rendering and tokenizing cost 0.1 to 1 ms per
-   *     record, too much for the intake thread (it would throttle polling), so the worker
-   *     gives it a pool of its own; {@code Runnable::run} prepares inline
+   *     record, too much for the intake thread under a backlog (it would throttle polling),
+   *     so the worker gives it a pool of its own (a small record that came alone in its poll
+   *     is prepared inline all the same); {@code Runnable::run} prepares inline
    */
   public Admission(RequestCodec codec, String servedModel, PromptPreparer prompts,
       Executor preparation, Clock clock) {
@@ -82,27 +83,50 @@ public final class Admission {
   }
 
   /**
+   * The largest record (its value, in bytes) that the intake thread prepares itself when its
+   * poll brought no other record: about a thousand tokens, whose rendering and tokenizing
+   * hold the next poll up by a millisecond at most.
+   */
+  public static final int PREPARE_INLINE_MAX_BYTES = 4 * 1024;
+
+  /**
    * Admits a record and hands the verdict to {@code then}: at once for a record refused by
    * the cheap checks, after preparing its prompt (on the preparation executor) otherwise.
    * Every record gets exactly one verdict.
    */
   public void admit(PolledRecord polled, Consumer<Verdict> then) {
+    admit(polled, Integer.MAX_VALUE, then);
+  }
+
+  /**
+   * As {@link #admit(PolledRecord, Consumer)}, for a record that came in a poll of
+   * {@code recordsInPoll}. A small record that came alone is prepared on the calling (intake)
+   * thread: at partial load a poll brings one record and the intake has nothing else to do
+   * until the next one arrives, while a hand-over to the pool wakes a second thread, which on
+   * a busy small machine may wait for a core, on every record. Several records in one poll (a
+   * backlog, saturation) go to the pool, to be prepared in parallel while the intake polls
+   * again; so does a large record, whose tokenizing could hold up the next poll.
+   */
+  public void admit(PolledRecord polled, int recordsInPoll, Consumer<Verdict> then) {
     Verdict checked = check(polled);
-    if (!(checked instanceof Admitted admitted) || prompts == PromptPreparer.TEXT_ONLY) {
-      then.accept(checked instanceof Admitted a ? prepare(a) : checked);
+    byte[] value = polled.record().value();
+    if (!(checked instanceof Admitted admitted) || prompts == PromptPreparer.TEXT_ONLY
+        || (recordsInPoll <= 1 && (value == null || value.length <= PREPARE_INLINE_MAX_BYTES))) {
+      then.accept(checked instanceof Admitted a ? prepareOrRefuse(a) : checked);
       return;
     }
-    preparation.execute(() -> {
-      Verdict v;
-      try {
-        v = prepare(admitted);
-      } catch (RuntimeException e) {
-        log.error("preparing the prompt of {} failed; refusing the record",
-            polled.handle(), e);
-        v = failed(polled, e);
-      }
-      then.accept(v);
-    });
+    preparation.execute(() -> then.accept(prepareOrRefuse(admitted)));
+  }
+
+  /** The prepared request, or its refusal when preparing failed (a bug, not the record's). */
+  private Verdict prepareOrRefuse(Admitted admitted) {
+    try {
+      return prepare(admitted);
+    } catch (RuntimeException e) {
+      log.error("preparing the prompt of {} failed; refusing the record",
+          admitted.polled().handle(), e);
+      return failed(admitted.polled(), e);
+    }
   }
 
   /** Admits a record on the calling thread, prompt preparation included. */

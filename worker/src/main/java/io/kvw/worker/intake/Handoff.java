@@ -47,9 +47,17 @@ public final class Handoff {
    * from admission's prompt preparation (off the intake thread).
    */
   public void accept(PolledRecord polled) {
+    accept(polled, Integer.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #accept(PolledRecord)}, for a record that came in a poll of
+   * {@code recordsInPoll}: admission prepares a record that came alone on this thread.
+   */
+  public void accept(PolledRecord polled, int recordsInPoll) {
     // no log scope here: admission writes no line on this thread, and route opens its own
     try {
-      admission.admit(polled, verdict -> route(polled, verdict));
+      admission.admit(polled, recordsInPoll, verdict -> route(polled, verdict));
     } catch (RuntimeException e) {
       // a bug in admission must not lose the record or stop intake: refuse it, loudly
       log.error("admission failed on {}; refusing the record", polled.source(), e);

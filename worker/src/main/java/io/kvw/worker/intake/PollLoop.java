@@ -142,7 +142,7 @@ public final class PollLoop implements Intake {
     metrics.polled(records.count());
     if (!records.isEmpty()) {
       for (ConsumerRecord<byte[], byte[]> record : records) {
-        admit(record);
+        admit(record, records.count());
       }
     }
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
@@ -151,14 +151,14 @@ public final class PollLoop implements Intake {
     backlog.maybeRefresh(consumer, ledger::open);
   }
 
-  private void admit(ConsumerRecord<byte[], byte[]> record) {
+  private void admit(ConsumerRecord<byte[], byte[]> record, int recordsInPoll) {
     TopicPartition tp = new TopicPartition(record.topic(), record.partition());
     if (ledger.skipIfFinished(tp, record.offset())) {
       metrics.skippedFinished(); // its outcome is already published: never run it twice
       return;
     }
     OffsetTicket ticket = ledger.track(tp, record.offset());
-    handoff.accept(handoff.polled(record, ticket, System.nanoTime()));
+    handoff.accept(handoff.polled(record, ticket, System.nanoTime()), recordsInPoll);
   }
 
   /** Paused because too many records are open, not because the backend is in an outage. */

@@ -151,7 +151,7 @@ final class ShareLane implements Runnable {
         held.put(key, renewed);
       } else if (fresh < reserved) {
         fresh++;
-        admit(key, record, now);
+        admit(key, record, records.count(), now);
       } else {
         // fetched beyond the reserved room (or while draining): not ours to start
         consumer.acknowledge(record, AcknowledgeType.RELEASE);
@@ -168,7 +168,8 @@ final class ShareLane implements Runnable {
     }
   }
 
-  private void admit(Key key, ConsumerRecord<byte[], byte[]> record, long now) {
+  private void admit(Key key, ConsumerRecord<byte[], byte[]> record, int recordsInPoll,
+      long now) {
     int deliveries = record.deliveryCount().map(Short::intValue).orElse(1);
     int limit = intake.settings().deliveryLimit();
     boolean last = deliveries >= limit;
@@ -183,7 +184,7 @@ final class ShareLane implements Runnable {
           + " times (the share group's " + ShareGroupSettings.DELIVERY_LIMIT + " is " + limit
           + ") without an outcome; dead-lettered on its last delivery");
     } else {
-      intake.handoff().accept(polled);
+      intake.handoff().accept(polled, recordsInPoll);
     }
   }
 
