@@ -13,7 +13,6 @@ import io.kvw.worker.backend.PromptPreparer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -21,14 +20,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs synthetic records through the worker's per-record code before intake opens: decoding a
  * request, preparing its prompt (chat template and tokenizer), encoding a result, a few
- * {@code GetLoads} round trips, and beside them {@code Generate} calls of one token
- * ({@link WarmupCalls}): a few real ones on the backend's channels, and as many as the time
- * allows through the same client code to the backend's {@link InferenceBackend#rehearsal()
- * rehearsal}, a server inside the worker that answers at once. A cold JVM interprets all of
- * that for the first thousands of records, and on a small machine the compiler then competes
- * with the records for the same cores, so the first seconds ran at a third of the steady
- * rate; real calls alone, at a server's latency (200 ms in the latency benchmark), were too
- * few to compile the gRPC path. Nothing here reaches Kafka: no record is read or written.
+ * {@code GetLoads} round trips, and beside them real {@code Generate} calls of one token
+ * ({@link WarmupCalls}) on the backend's channels. A cold JVM interprets all of that for the
+ * first thousands of records, and on a small machine the compiler then competes with the
+ * records for the same cores, so the first seconds ran at a third of the steady rate. Nothing
+ * here reaches Kafka: no record is read or written.
  */
 final class StartupWarmup {
   private static final Logger log = LoggerFactory.getLogger(StartupWarmup.class);
@@ -36,25 +32,21 @@ final class StartupWarmup {
 
   private StartupWarmup() {}
 
-  /** What a warm-up ran: synthetic rounds, real calls answered, rehearsed calls answered. */
-  record Ran(int rounds, int calls, int rehearsed) {}
+  /** What a warm-up ran. */
+  record Ran(int rounds, int calls) {}
 
   /**
    * Spends up to {@code budget} (0: nothing) on synthetic rounds and, beside them, up to
-   * {@code calls} one-token {@code Generate} calls on the backend and as many as fit on its
-   * rehearsal; returns what it ran.
+   * {@code calls} one-token {@code Generate} calls; returns what it ran.
    */
   static Ran run(Duration budget, RequestCodec requests, ResultCodec results,
       InferenceBackend backend, int calls) {
     if (budget.isZero()) {
-      return new Ran(0, 0, 0);
+      return new Ran(0, 0);
     }
     long start = System.nanoTime();
     long end = start + budget.toNanos();
     WarmupCalls generate = WarmupCalls.start(backend, requests, results, calls, end);
-    Optional<InferenceBackend> rehearsal = backend.rehearsal();
-    WarmupCalls rehearsed = rehearsal.map(r -> WarmupCalls.start(r, requests, results,
-        Integer.MAX_VALUE, end)).orElse(null);
     PromptPreparer prompts = backend.prompts();
     int rounds = 0;
     do { // each path at least once, however short the budget
@@ -63,20 +55,16 @@ final class StartupWarmup {
         loadRoundTrip(backend);
       }
     } while (System.nanoTime() < end && rounds < 20_000);
-    int answered = 0;
-    int rehearsedAnswered = 0;
+    int answered;
     try {
       answered = generate.await();
-      rehearsedAnswered = rehearsed == null ? 0 : rehearsed.await();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } finally {
-      rehearsal.ifPresent(InferenceBackend::close);
+      answered = 0;
     }
-    log.info("warmed the record path up with {} synthetic records, {} Generate calls to the "
-        + "server and {} to a loopback stand-in in {} ms", rounds, answered, rehearsedAnswered,
-        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
-    return new Ran(rounds, answered, rehearsedAnswered);
+    log.info("warmed the record path up with {} synthetic records and {} Generate calls in {} "
+        + "ms", rounds, answered, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+    return new Ran(rounds, answered);
   }
 
   private static void round(int i, RequestCodec requests, ResultCodec results,

@@ -31,8 +31,6 @@ class StartupWarmupTest {
           new RequestCodec(RequestLimits.defaults()), new ResultCodec(), backend, 100);
       assertThat(ran.rounds()).isPositive();
       assertThat(ran.calls()).as("Generate calls answered").isPositive().isLessThanOrEqualTo(100);
-      assertThat(ran.rehearsed()).as("Generate calls to the loopback stand-in")
-          .isGreaterThan(ran.calls());
       assertThat(sim.stats().received()).as("Generate calls the server saw")
           .isEqualTo(ran.calls());
       assertThat(sim.stats().completionTokens()).as("one token each").isEqualTo(ran.calls());
@@ -48,7 +46,7 @@ class StartupWarmupTest {
           new RequestCodec(RequestLimits.defaults()), new ResultCodec(), backend, 0);
       assertThat(ran.rounds()).isPositive();
       assertThat(StartupWarmup.run(Duration.ZERO, new RequestCodec(RequestLimits.defaults()),
-          new ResultCodec(), backend, 100)).isEqualTo(new StartupWarmup.Ran(0, 0, 0));
+          new ResultCodec(), backend, 100)).isEqualTo(new StartupWarmup.Ran(0, 0));
       assertThat(sim.stats().received()).as("Generate calls").isZero();
     }
   }

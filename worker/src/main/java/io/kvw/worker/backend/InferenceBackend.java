@@ -52,16 +52,6 @@ public interface InferenceBackend extends AutoCloseable {
     return PromptPreparer.TEXT_ONLY;
   }
 
-  /**
-   * A stand-in that runs this backend's own client code against a server inside the worker,
-   * answering at once, for the start-up warm-up to call as often as it can without loading
-   * the real server; empty when the backend has none. The caller closes it, which leaves this
-   * backend open.
-   */
-  default java.util.Optional<InferenceBackend> rehearsal() {
-    return java.util.Optional.empty();
-  }
-
   /** The model this backend serves, as clients name it in a request's {@code model} field. */
   String modelName();
 

@@ -155,11 +155,10 @@ public final class WorkerConfig {
       Parsers.durationIn(Duration.ofSeconds(1), Duration.ofHours(1)));
   public static final ConfigKey<Duration> STARTUP_WARMUP = ConfigKey.of(
       "worker.startup-warmup", "2s", "Time spent before intake opens running synthetic "
-          + "records through decoding, prompt preparation and result encoding, real "
-          + "one-token `Generate` calls (`worker.startup-warmup-calls`), and as many through "
-          + "the same client code to a stand-in server on loopback (nothing is read from or "
+          + "records through decoding, prompt preparation and result encoding, and real "
+          + "one-token `Generate` calls (`worker.startup-warmup-calls`; nothing is read from or "
           + "written to Kafka), so a cold JVM has compiled that code when the first records "
-          + "arrive; its synthetic records stop early after 20,000. `0s` skips it.",
+          + "arrive; it stops early after 20,000 records. `0s` skips it.",
       Parsers.durationIn(Duration.ZERO, Duration.ofMinutes(1)));
   public static final ConfigKey<Integer> STARTUP_WARMUP_CALLS = ConfigKey.of(
       "worker.startup-warmup-calls", "1000", "At most this many `Generate` calls during "

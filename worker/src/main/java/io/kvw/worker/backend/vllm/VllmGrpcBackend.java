@@ -327,68 +327,6 @@ public final class VllmGrpcBackend implements InferenceBackend {
     decoder.close();
   }
 
-  /**
-   * This backend's client code (channel settings, requests, response observer, callback
-   * threads, tokenizer and sampling defaults) against a {@link LoopbackVllmServer} in this
-   * JVM. Closing it stops that server and its channel; the tokenizer stays open.
-   */
-  @Override
-  public Optional<InferenceBackend> rehearsal() {
-    LoopbackVllmServer server;
-    try {
-      server = LoopbackVllmServer.start();
-    } catch (java.io.IOException e) {
-      LOG.debug("no loopback server for the warm-up", e);
-      return Optional.empty();
-    }
-    String address = server.target();
-    VllmGrpcBackend twin = new VllmGrpcBackend(pool(java.util.Map.of(address,
-        List.of(channel(address, ChannelSecurity.plaintext()))), a -> {
-          throw new IllegalStateException("a rehearsal has one target");
-        }), modelName, decoder, prompts, samplingDefaults);
-    return Optional.of(new Rehearsal(twin, server));
-  }
-
-  /** {@link #rehearsal()}: the twin backend and its server, closed together. */
-  private record Rehearsal(VllmGrpcBackend twin, LoopbackVllmServer server)
-      implements InferenceBackend {
-    @Override
-    public CompletableFuture<Generation> generate(GenerationCall call) {
-      return twin.generate(call);
-    }
-
-    @Override
-    public CompletableFuture<Boolean> healthy() {
-      return twin.healthy();
-    }
-
-    @Override
-    public CompletableFuture<Void> abort(Collection<String> requestIds) {
-      return twin.abort(requestIds);
-    }
-
-    @Override
-    public CompletableFuture<Optional<BackendLoad>> load() {
-      return twin.load();
-    }
-
-    @Override
-    public PromptPreparer prompts() {
-      return twin.prompts();
-    }
-
-    @Override
-    public String modelName() {
-      return twin.modelName();
-    }
-
-    @Override
-    public void close() {
-      twin.targets.close(); // not twin.close(): the tokenizer is the real backend's
-      server.close();
-    }
-  }
-
   /** Completes a future from a unary call. */
   private record UnaryObserver<T, R>(CompletableFuture<R> future,
       java.util.function.Function<T, R> map) implements io.grpc.stub.StreamObserver<T> {
