@@ -31,8 +31,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * costs about 9 µs, and collections copying into fresh pages paid it. A large young
  * generation does not suit it: with 1.5 GiB (and a full collection before each measured
  * stretch, so none inside) the worker's added p99 at 50 % load was 49 ms against 14 ms with
- * this one, pauses and all (one run each); streaming through that much memory evicts the
- * shared caches the other processes run from. Its GC log goes to
+ * this one, pauses and all (one run each; why was not pinned down). Its GC log goes to
  * {@code broker-gc.log} in the work directory; {@code -Dkvw.bench.brokerJvmArgs=...} replaces
  * the settings, to compare.
  */

@@ -87,15 +87,11 @@ final class LatencyBench {
     try (BrokerProcess kafka = new BrokerProcess(work);
         SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
       warmSimulator(kafka, sim, capacity);
-      int[] before = new int[2];
+      HarnessMark[] before = new HarnessMark[1];
       floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds, maxWarmUpSeconds,
-          () -> {
-        collectHarness(kafka, sim);
-        before[0] = kafka.gcPauses().size();
-        before[1] = sim.gcPauses().size();
-      });
-      floorBrokerPauses = since(kafka.gcPauses(), before[0]);
-      floorSimulatorPauses = since(sim.gcPauses(), before[1]);
+          () -> before[0] = collectHarness(kafka, sim));
+      floorBrokerPauses = since(kafka.gcPauses(), before[0].brokerPauses());
+      floorSimulatorPauses = since(sim.gcPauses(), before[0].simulatorPauses());
       System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms; "
           + "sent → appended %s / %s, appended → polled %s / %s, polled → sent %s / %s%n",
           ms(floor.total(), 50), ms(floor.total(), 99), ms(floor.total(), 99.9),
@@ -186,9 +182,7 @@ final class LatencyBench {
         });
         gcWatch.setDaemon(true);
         gcWatch.start();
-        collectHarness(kafka, sim);
-        int brokerBefore = kafka.gcPauses().size();
-        int simBefore = sim.gcPauses().size();
+        HarnessMark harnessBefore = collectHarness(kafka, sim);
         HarnessJvm.Sched schedBefore = HarnessJvm.sched(worker.pid());
         double jitBefore = worker.compilerCpuSeconds();
         long phaseStartMillis = System.currentTimeMillis();
@@ -207,7 +201,8 @@ final class LatencyBench {
         Measured m = measure(sim.serviceTimes(), prefix, phase.requests(), sentAt, seen,
             phaseStartMillis, gcPauses, gcPauseMs, maxWaiting[0],
             worker.compilerCpuSeconds() - jitBefore,
-            since(kafka.gcPauses(), brokerBefore), since(sim.gcPauses(), simBefore),
+            since(kafka.gcPauses(), harnessBefore.brokerPauses()),
+            since(sim.gcPauses(), harnessBefore.simulatorPauses()),
             HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
@@ -253,12 +248,17 @@ final class LatencyBench {
   /**
    * A full collection in the broker and the simulator, before a measured stretch: they are the
    * harness, their young generations hold more than a stretch allocates, so emptied first they
-   * do not collect inside it (the report counts what they did anyway).
+   * do not collect inside it (the report counts what they did anyway). Returns their pause
+   * counts after it, to tell the pauses inside the stretch.
    */
-  private static void collectHarness(BrokerProcess kafka, SimulatorProcess sim) {
+  private static HarnessMark collectHarness(BrokerProcess kafka, SimulatorProcess sim) {
     kafka.collectGarbage();
     sim.collectGarbage();
+    return new HarnessMark(kafka.gcPauses().size(), sim.gcPauses().size());
   }
+
+  /** How many GC pauses broker and simulator had logged at a moment: the later ones follow. */
+  private record HarnessMark(int brokerPauses, int simulatorPauses) {}
 
   private static List<Double> since(List<Double> pauses, int from) {
     return List.copyOf(pauses.subList(Math.min(from, pauses.size()), pauses.size()));

@@ -109,13 +109,18 @@ public final class Admission {
    */
   public void admit(PolledRecord polled, int recordsInPoll, Consumer<Verdict> then) {
     Verdict checked = check(polled);
-    byte[] value = polled.record().value();
     if (!(checked instanceof Admitted admitted) || prompts == PromptPreparer.TEXT_ONLY
-        || (recordsInPoll <= 1 && (value == null || value.length <= PREPARE_INLINE_MAX_BYTES))) {
+        || cheapToPrepareHere(polled, recordsInPoll)) {
       then.accept(checked instanceof Admitted a ? prepareOrRefuse(a) : checked);
       return;
     }
     preparation.execute(() -> then.accept(prepareOrRefuse(admitted)));
+  }
+
+  /** A small record that came alone in its poll: see {@link #PREPARE_INLINE_MAX_BYTES}. */
+  private static boolean cheapToPrepareHere(PolledRecord polled, int recordsInPoll) {
+    byte[] value = polled.record().value();
+    return recordsInPoll <= 1 && (value == null || value.length <= PREPARE_INLINE_MAX_BYTES);
   }
 
   /** The prepared request, or its refusal when preparing failed (a bug, not the record's). */

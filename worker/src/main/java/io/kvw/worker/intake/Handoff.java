@@ -43,16 +43,9 @@ public final class Handoff {
   }
 
   /**
-   * Admits the record and dispatches it, or publishes its refusal. The verdict may come later,
-   * from admission's prompt preparation (off the intake thread).
-   */
-  public void accept(PolledRecord polled) {
-    accept(polled, Integer.MAX_VALUE);
-  }
-
-  /**
-   * As {@link #accept(PolledRecord)}, for a record that came in a poll of
-   * {@code recordsInPoll}: admission prepares a record that came alone on this thread.
+   * Admits the record, one of {@code recordsInPoll} its poll brought, and dispatches it, or
+   * publishes its refusal. The verdict may come later, from admission's prompt preparation
+   * (off the intake thread, unless the record came alone: Admission#admit).
    */
   public void accept(PolledRecord polled, int recordsInPoll) {
     // no log scope here: admission writes no line on this thread, and route opens its own

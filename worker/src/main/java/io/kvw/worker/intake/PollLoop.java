@@ -140,10 +140,9 @@ public final class PollLoop implements Intake {
         pausedForFullBuffer() ? Duration.ZERO : POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
     metrics.polled(records.count());
-    if (!records.isEmpty()) {
-      for (ConsumerRecord<byte[], byte[]> record : records) {
-        admit(record, records.count());
-      }
+    int recordsInPoll = records.count();
+    for (ConsumerRecord<byte[], byte[]> record : records) {
+      admit(record, recordsInPoll);
     }
     if (System.nanoTime() - lastCommitNanos >= commitInterval.toNanos()) {
       commitPeriodically();

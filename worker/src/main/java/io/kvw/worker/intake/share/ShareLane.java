@@ -142,6 +142,7 @@ final class ShareLane implements Runnable {
     acksToSend = false; // a poll sends the acknowledgements given since the last one
     long now = System.nanoTime();
     int fresh = 0;
+    int recordsInPoll = records.count();
     for (ConsumerRecord<byte[], byte[]> record : records) {
       Key key = new Key(record.partition(), record.offset());
       Held renewed = renewing.remove(key);
@@ -151,7 +152,7 @@ final class ShareLane implements Runnable {
         held.put(key, renewed);
       } else if (fresh < reserved) {
         fresh++;
-        admit(key, record, records.count(), now);
+        admit(key, record, recordsInPoll, now);
       } else {
         // fetched beyond the reserved room (or while draining): not ours to start
         consumer.acknowledge(record, AcknowledgeType.RELEASE);
