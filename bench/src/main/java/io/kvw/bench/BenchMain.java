@@ -49,7 +49,7 @@ public final class BenchMain {
           + " | saturation-llm|backlog [--requests N]"
           + " | overhead [--warmup N]|share-scaling|saturation-delivery [--requests N] [--reps N]"
           + " (share-scaling: [--share-config k=v,...] [--request-ms N])"
-          + " | latency [--reps N] [--seconds S] [--cold N] [--warm-up MAX_S]"
+          + " | latency [--reps N] [--seconds S] [--cold N] [--warm-up MAX_S] [--aot on]"
           + " | reliability [--only NAME,...] [--mode at-least-once|exactly-once|share|both|all]");
       System.exit(2);
     }
@@ -92,7 +92,8 @@ public final class BenchMain {
           // were still 26-31 % of its CPU in the measured window, after 1,200,000 0-3 %
           Integer.parseInt(opts.getOrDefault("warmup", "1200000")),
           Integer.parseInt(opts.getOrDefault("reps", "3")));
-      case "latency" -> new LatencyBench(root, workerJar, work).run(
+      case "latency" -> new LatencyBench(root, workerJar, work,
+          opts.getOrDefault("aot", "off").equals("on")).run(
           Integer.parseInt(opts.getOrDefault("reps", "3")),
           Integer.parseInt(opts.getOrDefault("seconds", "10")),
           Integer.parseInt(opts.getOrDefault("cold", "10000")),

@@ -39,6 +39,10 @@ final class BrokerProcess implements AutoCloseable {
   static final List<String> JVM_ARGS = List.of("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC",
       "-Xmn48m", "-XX:+AlwaysPreTouch");
   private final Process process;
+
+  long pid() {
+    return process.pid();
+  }
   private final String bootstrap;
   private final Path gcLog;
 

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
@@ -83,19 +84,41 @@ final class HarnessJvm {
    * A JVM measured while its compiler still takes a share of two cores measures compilation.
    */
   static String warmUntilCompiled(long pid, int maxSeconds, WarmUpStep step) throws Exception {
+    return warmUntilCompiled(List.of(pid), maxSeconds, step);
+  }
+
+  /**
+   * The same for several JVMs at once (the harness's broker and simulator under one load):
+   * steps run until every one of them was quiet over the same step; the JIT figures returned
+   * are theirs in that order.
+   */
+  static String warmUntilCompiled(List<Long> pids, int maxSeconds, WarmUpStep step)
+      throws Exception {
     int seconds = 0;
-    double jit = Double.NaN;
+    double[] jit = new double[pids.size()];
+    Arrays.fill(jit, Double.NaN);
     for (int i = 0; seconds < maxSeconds; i++) {
-      double before = compilerCpuSeconds(pid);
+      double[] before = new double[pids.size()];
+      for (int p = 0; p < pids.size(); p++) {
+        before[p] = compilerCpuSeconds(pids.get(p));
+      }
       step.run(i);
       seconds += WARM_UP_STEP_SECONDS;
-      jit = compilerCpuSeconds(pid) - before;
-      if (jit < QUIET_JIT_SHARE * WARM_UP_STEP_SECONDS) {
+      boolean quiet = true;
+      for (int p = 0; p < pids.size(); p++) {
+        jit[p] = compilerCpuSeconds(pids.get(p)) - before[p];
+        quiet &= jit[p] < QUIET_JIT_SHARE * WARM_UP_STEP_SECONDS;
+      }
+      if (quiet) {
         break;
       }
     }
-    return String.format(Locale.ROOT, "%d s (JIT %.2f s in the last %d s)", seconds, jit,
-        WARM_UP_STEP_SECONDS);
+    List<String> each = new ArrayList<>();
+    for (double j : jit) {
+      each.add(String.format(Locale.ROOT, "%.2f s", j));
+    }
+    return String.format(Locale.ROOT, "%d s (JIT %s in the last %d s)", seconds,
+        String.join(" / ", each), WARM_UP_STEP_SECONDS);
   }
 
   /** What the OS counted for a JVM so far: CPU in user and kernel mode, thread switches. */

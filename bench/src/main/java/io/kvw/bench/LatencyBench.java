@@ -3,6 +3,7 @@ package io.kvw.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +49,8 @@ final class LatencyBench {
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing, double jitCpuSeconds, List<Double> brokerPauses,
-      List<Double> simulatorPauses, HarnessJvm.Sched workerSched) {
+      List<Double> simulatorPauses, double brokerJitCpuSeconds, double simulatorJitCpuSeconds,
+      HarnessJvm.Sched workerSched) {
     /** The worker's CPU-seconds in the phase, user and kernel mode. */
     double workerCpuSeconds() {
       return workerSched.userSeconds() + workerSched.systemSeconds();
@@ -64,13 +66,44 @@ final class LatencyBench {
   private int maxWarmUpSeconds;
   private List<Double> floorBrokerPauses = List.of();
   private List<Double> floorSimulatorPauses = List.of();
+  /** What warming the simulator and the broker took, for the report. */
+  private String harnessWarmUp = "";
   /** Per repetition: seconds of warm-up the worker needed before its JIT was quiet. */
   private final List<String> warmUps = new ArrayList<>();
 
-  LatencyBench(Path root, Path workerJar, Path work) {
+  /**
+   * Whether the measured workers start with an ahead-of-time cache (JDK 25 and later, JEPs 483,
+   * 514 and 515: classes loaded and linked, and method profiles, from a training run). The
+   * throw-away worker that warms the harness is the training run; its cache is written when
+   * it stops.
+   */
+  private final boolean aotCache;
+  private final Path aotCacheFile;
+
+  LatencyBench(Path root, Path workerJar, Path work, boolean aotCache) {
     this.root = root;
     this.workerJar = workerJar;
     this.work = work;
+    this.aotCache = aotCache;
+    this.aotCacheFile = work.resolve("worker.aot");
+  }
+
+  /** The measured workers' JVM, for the report. */
+  private String jvmDescription() {
+    String java = WorkerProcess.workerJava();
+    return "`" + (java.equals(WorkerProcess.javaBin()) ? "" : java + " ") + "-Xmx1g -Xms1g "
+        + String.join(" ", WORKER_JVM) + (aotCache ? " -XX:AOTCache=worker.aot`, the cache "
+            + "written by the throw-away worker that warmed the harness (its training run, "
+            + "`-XX:AOTCacheOutput=worker.aot`)" : "`");
+  }
+
+  /** The measured workers' JVM options. */
+  private List<String> workerJvm() {
+    List<String> jvm = new ArrayList<>(WORKER_JVM);
+    if (aotCache) {
+      jvm.add("-XX:AOTCache=" + aotCacheFile);
+    }
+    return jvm;
   }
 
   int run(int reps, int phaseSeconds, int coldRequests, int warmUpSeconds) throws Exception {
@@ -86,7 +119,7 @@ final class LatencyBench {
     String simGc;
     try (BrokerProcess kafka = new BrokerProcess(work);
         SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
-      warmSimulator(kafka, sim, capacity);
+      warmHarness(kafka, sim, capacity);
       HarnessMark[] before = new HarnessMark[1];
       floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds, maxWarmUpSeconds,
           () -> before[0] = collectHarness(kafka, sim));
@@ -122,28 +155,49 @@ final class LatencyBench {
         phase are in the table above.
         """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc,
         String.join(" ", SimulatorProcess.JVM_ARGS), simGc);
-    Report.write(root.resolve("BENCHMARKS.md"), "latency",
-        "Latency at partial load: what the worker adds, open loop",
-        "java -jar bench/target/bench.jar latency --reps " + reps + " --seconds " + phaseSeconds,
+    String java = WorkerProcess.workerJava();
+    Report.write(root.resolve("BENCHMARKS.md"), aotCache ? "latency-aot" : "latency",
+        "Latency at partial load: what the worker adds, open loop"
+            + (aotCache ? ", the worker started with an AOT cache" : ""),
+        "java " + (java.equals(WorkerProcess.javaBin()) ? "" : "-Dkvw.bench.workerJava=" + java
+            + " ") + "-jar bench/target/bench.jar latency --reps " + reps + " --seconds "
+            + phaseSeconds + (aotCache ? " --aot on" : ""),
         body);
     Measured warm50 = median(byPhase.get("50%"));
     return warm50.missing() == 0 && warm50.added().getValueAtPercentile(99) <= 5_000 ? 0 : 1;
   }
 
-  /** The simulator's first calls are slow too (JIT); a throw-away worker warms it. */
-  private void warmSimulator(BrokerProcess kafka, SimulatorProcess sim, double capacity)
+  /**
+   * The simulator's and the broker's first calls are slow too (JIT): a throw-away worker puts
+   * load at 90 % through both, in steps, until both their compilers are quiet over a step (at
+   * most {@code maxWarmUpSeconds}). Warmed less (8 s at 50 %), they still compiled for 3-4
+   * CPU-seconds each inside the first repetition's cold phase, a core's worth taken from the
+   * cold worker on two cores, and that repetition was the worst of three in every run: the
+   * cold worker is to be measured against a warm harness.
+   */
+  private void warmHarness(BrokerProcess kafka, SimulatorProcess sim, double capacity)
       throws Exception {
     String name = "latwarm";
     Topics.create(kafka::createTopic, name, 6);
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", WORKER_JVM,
+    List<String> jvm = new ArrayList<>(WORKER_JVM);
+    if (aotCache) {
+      jvm.add("-XX:AOTCacheOutput=" + aotCacheFile);
+    }
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", jvm,
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
-      load.run(name + ".requests", "w", (int) (capacity * 0.5 * 8), capacity * 0.5,
-          new ConcurrentHashMap<>());
+      Map<String, Long> sentAt = new ConcurrentHashMap<>();
+      harnessWarmUp = HarnessJvm.warmUntilCompiled(List.of(sim.pid(), kafka.pid()),
+          maxWarmUpSeconds, step -> load.run(name + ".requests", "w" + step,
+              (int) (0.9 * capacity * HarnessJvm.WARM_UP_STEP_SECONDS), 0.9 * capacity, sentAt));
       worker.stop(Duration.ofSeconds(60));
     }
-    System.out.println("simulator warmed: " + sim.stats());
+    if (aotCache && !Files.isRegularFile(aotCacheFile)) {
+      throw new IllegalStateException("the training worker wrote no " + aotCacheFile
+          + ": an AOT cache needs JDK 25 or later for the worker (-Dkvw.bench.workerJava=…)");
+    }
+    System.out.println("simulator and broker warmed: " + harnessWarmUp + "; " + sim.stats());
   }
 
   private Map<String, Measured> repetition(BrokerProcess kafka, SimulatorProcess sim, String name,
@@ -156,7 +210,7 @@ final class LatencyBench {
     Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
         seen, reading), "latency-results");
     reader.start();
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", WORKER_JVM,
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", workerJvm(),
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
@@ -203,11 +257,13 @@ final class LatencyBench {
             worker.compilerCpuSeconds() - jitBefore,
             since(kafka.gcPauses(), harnessBefore.brokerPauses()),
             since(sim.gcPauses(), harnessBefore.simulatorPauses()),
+            HarnessJvm.compilerCpuSeconds(kafka.pid()) - harnessBefore.brokerJitSeconds(),
+            HarnessJvm.compilerCpuSeconds(sim.pid()) - harnessBefore.simulatorJitSeconds(),
             HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
             + "worker user %.1f s, kernel %.1f s, voluntary switches %d, involuntary %d, "
-            + "broker GC %s, simulator GC %s%n",
+            + "broker GC %s, simulator GC %s, broker JIT %.2f s, simulator JIT %.2f s%n",
             name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
             m.added().getValueAtPercentile(99) / 1000.0,
@@ -215,7 +271,8 @@ final class LatencyBench {
             m.gcPauseMs(), m.workerCpuSeconds(), m.jitCpuSeconds(),
             m.workerSched().userSeconds(), m.workerSched().systemSeconds(),
             m.workerSched().voluntarySwitches(), m.workerSched().involuntarySwitches(),
-            HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()));
+            HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()),
+            m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds());
         out.put(phase.name(), m);
         if (phase.name().equals("cold")) {
           warmUps.add(warmUp(worker, load, name, capacity, sentAt));
@@ -254,11 +311,16 @@ final class LatencyBench {
   private static HarnessMark collectHarness(BrokerProcess kafka, SimulatorProcess sim) {
     kafka.collectGarbage();
     sim.collectGarbage();
-    return new HarnessMark(kafka.gcPauses().size(), sim.gcPauses().size());
+    return new HarnessMark(kafka.gcPauses().size(), sim.gcPauses().size(),
+        HarnessJvm.compilerCpuSeconds(kafka.pid()), HarnessJvm.compilerCpuSeconds(sim.pid()));
   }
 
-  /** How many GC pauses broker and simulator had logged at a moment: the later ones follow. */
-  private record HarnessMark(int brokerPauses, int simulatorPauses) {}
+  /**
+   * How many GC pauses broker and simulator had logged at a moment (the later ones follow),
+   * and their compiler threads' CPU-seconds so far.
+   */
+  private record HarnessMark(int brokerPauses, int simulatorPauses, double brokerJitSeconds,
+      double simulatorJitSeconds) {}
 
   private static List<Double> since(List<Double> pauses, int from) {
     return List.copyOf(pauses.subList(Math.min(from, pauses.size()), pauses.size()));
@@ -282,8 +344,8 @@ final class LatencyBench {
   private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting, double jitCpuSeconds,
-      List<Double> brokerPauses, List<Double> simulatorPauses,
-      HarnessJvm.Sched workerSched) {
+      List<Double> brokerPauses, List<Double> simulatorPauses, double brokerJitCpuSeconds,
+      double simulatorJitCpuSeconds, HarnessJvm.Sched workerSched) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -321,8 +383,8 @@ final class LatencyBench {
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
-        maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses,
-        workerSched);
+        maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses, brokerJitCpuSeconds,
+        simulatorJitCpuSeconds, workerSched);
   }
 
   private static double sum(List<Double> pauses) {
@@ -413,7 +475,8 @@ final class LatencyBench {
     t.append("| load | requests/s | added p50 (ms) | added p99 (ms) | added p99.9 (ms) | "
         + "worker GC pauses in the phase (count, ms in all) | worker CPU-s in the phase (of "
         + "it JIT) | worker's kernel-mode share of its CPU; its threads' sleeps (voluntary "
-        + "switches) per record | broker, simulator GC pauses in the phase (count, ms in all) "
+        + "switches) per record | broker, simulator GC pauses in the phase (count, ms in all); "
+        + "their JIT CPU-s in it "
         + "| most records waiting for a permit | unanswered |\n"
         + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
@@ -430,8 +493,9 @@ final class LatencyBench {
         switches.add(String.format(Locale.ROOT, "%.0f %%; %.1f", 100 * w.systemSeconds()
             / Math.max(0.01, w.userSeconds() + w.systemSeconds()),
             (double) w.voluntarySwitches() / answered));
-        harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f", m.brokerPauses().size(),
-            sum(m.brokerPauses()), m.simulatorPauses().size(), sum(m.simulatorPauses())));
+        harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f; JIT %.1f, %.1f",
+            m.brokerPauses().size(), sum(m.brokerPauses()), m.simulatorPauses().size(),
+            sum(m.simulatorPauses()), m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds()));
         gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
         cpu.add(String.format(Locale.ROOT, "%.1f (%.1f)", m.workerCpuSeconds(),
             m.jitCpuSeconds()));
@@ -467,13 +531,15 @@ final class LatencyBench {
     String coldParts = parts(byPhase.get("cold"));
     return String.format(Locale.ROOT, """
         Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), in its \
-        own JVM (not the bench's, where the load generator and the result reader run), warmed \
-        by a throw-away worker first. Requests are produced open loop (a timer sends the records \
+        own JVM (not the bench's, where the load generator and the result reader run); it and \
+        the broker are warmed first by a throw-away worker at 90 %% load in steps of %d s \
+        until the compiler threads of both used under %.0f %% of a core over a step (it took \
+        %s, simulator / broker). Requests are produced open loop (a timer sends the records \
         due every millisecond; no backlog, the producer does not linger) on 6 partitions. \
         *Added* is, per request, the result record's timestamp minus the request record's, \
         minus the simulator's own time on the request (from the call reaching it to its last \
         message). Each of %d repetitions starts a new worker process with default settings \
-        (JVM: `-Xmx1g -Xms1g %s`) \
+        (JVM: %s) \
         and waits for it to be ready (its partitions assigned); then %d requests at 50 %% \
         (cold); then, unmeasured, load at 90 %% in steps of %d s until the worker's JIT compiler \
         threads used under %.0f %% of a core over a step, at most %d s (it took %s); then %d s \
@@ -492,7 +558,8 @@ final class LatencyBench {
         %s
         The same for the cold worker's first %d requests:
 
-        %s""", capacity, reps, String.join(" ", WORKER_JVM), coldRequests,
+        %s""", capacity, HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE,
+        harnessWarmUp, reps, jvmDescription(), coldRequests,
         HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE, maxWarmUpSeconds,
         String.join(" / ", warmUps), phaseSeconds, t, cold, parts, coldRequests, coldParts);
   }

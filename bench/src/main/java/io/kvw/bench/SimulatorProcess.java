@@ -38,6 +38,10 @@ final class SimulatorProcess implements AutoCloseable {
   /** What starts each of its answers. */
   private static final String REPLY = "simulator: ";
   private final Process process;
+
+  long pid() {
+    return process.pid();
+  }
   private final BufferedReader out;
   private final PrintStream in;
   private final String target;

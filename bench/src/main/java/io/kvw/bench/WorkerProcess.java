@@ -51,7 +51,7 @@ final class WorkerProcess implements AutoCloseable {
     b.append("http.port=").append(httpPort).append('\n');
     Files.writeString(props, b.toString());
     this.log = workDir.resolve("worker-" + httpPort + ".log");
-    List<String> cmd = new ArrayList<>(List.of(javaBin(), "-Xmx" + xmx, "-Xms" + xmx));
+    List<String> cmd = new ArrayList<>(List.of(workerJava(), "-Xmx" + xmx, "-Xms" + xmx));
     cmd.addAll(jvmArgs);
     // e.g. -Dkvw.bench.workerJvmArgs=-XX:StartFlightRecording=filename=w.jfr to profile it
     String extra = System.getProperty("kvw.bench.workerJvmArgs", "").trim();
@@ -67,6 +67,15 @@ final class WorkerProcess implements AutoCloseable {
     Runtime.getRuntime().addShutdownHook(new Thread(child::destroyForcibly, "kill-worker"));
     scraper.scheduleAtFixedRate(this::scrapeHeap, SCRAPE_EVERY.toMillis(),
         SCRAPE_EVERY.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The worker's {@code java}: the bench's own, or another JDK's given as
+   * {@code -Dkvw.bench.workerJava=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java} (the broker, the
+   * simulator and the harness stay on the bench's).
+   */
+  static String workerJava() {
+    return System.getProperty("kvw.bench.workerJava", javaBin());
   }
 
   static String javaBin() {
