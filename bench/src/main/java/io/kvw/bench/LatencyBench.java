@@ -50,7 +50,7 @@ final class LatencyBench {
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing, double jitCpuSeconds, List<Double> brokerPauses,
       List<Double> simulatorPauses, double brokerJitCpuSeconds, double simulatorJitCpuSeconds,
-      HarnessJvm.Sched workerSched) {
+      double benchJitCpuSeconds, HarnessJvm.Sched workerSched) {
     /** The worker's CPU-seconds in the phase, user and kernel mode. */
     double workerCpuSeconds() {
       return workerSched.userSeconds() + workerSched.systemSeconds();
@@ -183,15 +183,25 @@ final class LatencyBench {
     if (aotCache) {
       jvm.add("-XX:AOTCacheOutput=" + aotCacheFile);
     }
+    // the bench's own result reader is harness too: it reads these results as it will the
+    // measured ones, so its JSON path is compiled before the first repetition
+    AtomicBoolean reading = new AtomicBoolean(true);
+    Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
+        new ConcurrentHashMap<>(), reading), "latency-results-warm-up");
+    reader.start();
     try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", jvm,
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
       Map<String, Long> sentAt = new ConcurrentHashMap<>();
-      harnessWarmUp = HarnessJvm.warmUntilCompiled(List.of(sim.pid(), kafka.pid()),
-          maxWarmUpSeconds, step -> load.run(name + ".requests", "w" + step,
+      harnessWarmUp = HarnessJvm.warmUntilCompiled(
+          List.of(sim.pid(), kafka.pid(), ProcessHandle.current().pid()), maxWarmUpSeconds,
+          step -> load.run(name + ".requests", "w" + step,
               (int) (0.9 * capacity * HarnessJvm.WARM_UP_STEP_SECONDS), 0.9 * capacity, sentAt));
       worker.stop(Duration.ofSeconds(60));
+    } finally {
+      reading.set(false);
+      reader.join();
     }
     if (aotCache && !Files.isRegularFile(aotCacheFile)) {
       throw new IllegalStateException("the training worker wrote no " + aotCacheFile
@@ -259,11 +269,14 @@ final class LatencyBench {
             since(sim.gcPauses(), harnessBefore.simulatorPauses()),
             HarnessJvm.compilerCpuSeconds(kafka.pid()) - harnessBefore.brokerJitSeconds(),
             HarnessJvm.compilerCpuSeconds(sim.pid()) - harnessBefore.simulatorJitSeconds(),
+            HarnessJvm.compilerCpuSeconds(ProcessHandle.current().pid())
+                - harnessBefore.benchJitSeconds(),
             HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
             + "worker user %.1f s, kernel %.1f s, voluntary switches %d, involuntary %d, "
-            + "broker GC %s, simulator GC %s, broker JIT %.2f s, simulator JIT %.2f s%n",
+            + "broker GC %s, simulator GC %s, broker JIT %.2f s, simulator JIT %.2f s, "
+            + "bench JIT %.2f s%n",
             name, phase.name(),
             m.added().getValueAtPercentile(50) / 1000.0,
             m.added().getValueAtPercentile(99) / 1000.0,
@@ -272,7 +285,7 @@ final class LatencyBench {
             m.workerSched().userSeconds(), m.workerSched().systemSeconds(),
             m.workerSched().voluntarySwitches(), m.workerSched().involuntarySwitches(),
             HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()),
-            m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds());
+            m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds(), m.benchJitCpuSeconds());
         out.put(phase.name(), m);
         if (phase.name().equals("cold")) {
           warmUps.add(warmUp(worker, load, name, capacity, sentAt));
@@ -312,15 +325,16 @@ final class LatencyBench {
     kafka.collectGarbage();
     sim.collectGarbage();
     return new HarnessMark(kafka.gcPauses().size(), sim.gcPauses().size(),
-        HarnessJvm.compilerCpuSeconds(kafka.pid()), HarnessJvm.compilerCpuSeconds(sim.pid()));
+        HarnessJvm.compilerCpuSeconds(kafka.pid()), HarnessJvm.compilerCpuSeconds(sim.pid()),
+        HarnessJvm.compilerCpuSeconds(ProcessHandle.current().pid()));
   }
 
   /**
    * How many GC pauses broker and simulator had logged at a moment (the later ones follow),
-   * and their compiler threads' CPU-seconds so far.
+   * and their and the bench's compiler threads' CPU-seconds so far.
    */
   private record HarnessMark(int brokerPauses, int simulatorPauses, double brokerJitSeconds,
-      double simulatorJitSeconds) {}
+      double simulatorJitSeconds, double benchJitSeconds) {}
 
   private static List<Double> since(List<Double> pauses, int from) {
     return List.copyOf(pauses.subList(Math.min(from, pauses.size()), pauses.size()));
@@ -345,7 +359,7 @@ final class LatencyBench {
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting, double jitCpuSeconds,
       List<Double> brokerPauses, List<Double> simulatorPauses, double brokerJitCpuSeconds,
-      double simulatorJitCpuSeconds, HarnessJvm.Sched workerSched) {
+      double simulatorJitCpuSeconds, double benchJitCpuSeconds, HarnessJvm.Sched workerSched) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -384,7 +398,7 @@ final class LatencyBench {
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
         maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses, brokerJitCpuSeconds,
-        simulatorJitCpuSeconds, workerSched);
+        simulatorJitCpuSeconds, benchJitCpuSeconds, workerSched);
   }
 
   private static double sum(List<Double> pauses) {
@@ -476,7 +490,7 @@ final class LatencyBench {
         + "worker GC pauses in the phase (count, ms in all) | worker CPU-s in the phase (of "
         + "it JIT) | worker's kernel-mode share of its CPU; its threads' sleeps (voluntary "
         + "switches) per record | broker, simulator GC pauses in the phase (count, ms in all); "
-        + "their JIT CPU-s in it "
+        + "JIT CPU-s in it of broker, simulator, bench "
         + "| most records waiting for a permit | unanswered |\n"
         + "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     byPhase.forEach((phase, runs) -> {
@@ -493,9 +507,10 @@ final class LatencyBench {
         switches.add(String.format(Locale.ROOT, "%.0f %%; %.1f", 100 * w.systemSeconds()
             / Math.max(0.01, w.userSeconds() + w.systemSeconds()),
             (double) w.voluntarySwitches() / answered));
-        harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f; JIT %.1f, %.1f",
+        harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f; JIT %.1f, %.1f, %.1f",
             m.brokerPauses().size(), sum(m.brokerPauses()), m.simulatorPauses().size(),
-            sum(m.simulatorPauses()), m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds()));
+            sum(m.simulatorPauses()), m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds(),
+            m.benchJitCpuSeconds()));
         gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
         cpu.add(String.format(Locale.ROOT, "%.1f (%.1f)", m.workerCpuSeconds(),
             m.jitCpuSeconds()));
@@ -532,9 +547,10 @@ final class LatencyBench {
     return String.format(Locale.ROOT, """
         Simulator: 200 ms per request, max_num_seqs 256 (capacity %.0f requests/s), in its \
         own JVM (not the bench's, where the load generator and the result reader run); it and \
-        the broker are warmed first by a throw-away worker at 90 %% load in steps of %d s \
-        until the compiler threads of both used under %.0f %% of a core over a step (it took \
-        %s, simulator / broker). Requests are produced open loop (a timer sends the records \
+        the broker are warmed first by a throw-away worker at 90 %% load in steps of %d s, its \
+        results read by the bench's result reader, until the compiler threads of the \
+        simulator, the broker and the bench each used under %.0f %% of a core over a step (it \
+        took %s, simulator / broker / bench). Requests are produced open loop (a timer sends the records \
         due every millisecond; no backlog, the producer does not linger) on 6 partitions. \
         *Added* is, per request, the result record's timestamp minus the request record's, \
         minus the simulator's own time on the request (from the call reaching it to its last \
