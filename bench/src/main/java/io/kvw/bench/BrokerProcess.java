@@ -39,10 +39,6 @@ final class BrokerProcess implements AutoCloseable {
   static final List<String> JVM_ARGS = List.of("-Xms512m", "-Xmx512m", "-XX:+UseSerialGC",
       "-Xmn48m", "-XX:+AlwaysPreTouch");
   private final Process process;
-
-  long pid() {
-    return process.pid();
-  }
   private final String bootstrap;
   private final Path gcLog;
 
@@ -92,6 +88,11 @@ final class BrokerProcess implements AutoCloseable {
   /** Its GC pauses so far, in milliseconds, in order. */
   List<Double> gcPauses() {
     return HarnessJvm.pauses(gcLog);
+  }
+
+  /** Its process id, to read its compiler threads' CPU ({@link HarnessJvm}). */
+  long pid() {
+    return process.pid();
   }
 
   /** A full collection now ({@link HarnessJvm#collect}). */

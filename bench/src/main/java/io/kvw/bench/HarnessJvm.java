@@ -88,7 +88,8 @@ final class HarnessJvm {
   }
 
   /**
-   * The same for several JVMs at once (the harness's broker and simulator under one load):
+   * The same for several JVMs at once (the harness's simulator, broker and bench under one
+   * load):
    * steps run until every one of them was quiet over the same step; the JIT figures returned
    * are theirs in that order.
    */

@@ -66,7 +66,7 @@ final class LatencyBench {
   private int maxWarmUpSeconds;
   private List<Double> floorBrokerPauses = List.of();
   private List<Double> floorSimulatorPauses = List.of();
-  /** What warming the simulator and the broker took, for the report. */
+  /** What warming the simulator, the broker and the bench took, for the report. */
   private String harnessWarmUp = "";
   /** Per repetition: seconds of warm-up the worker needed before its JIT was quiet. */
   private final List<String> warmUps = new ArrayList<>();
@@ -97,11 +97,14 @@ final class LatencyBench {
             + "`-XX:AOTCacheOutput=worker.aot`)" : "`");
   }
 
-  /** The measured workers' JVM options. */
-  private List<String> workerJvm() {
+  /**
+   * A worker's JVM options; with the AOT cache, {@code aotOption} names the file:
+   * {@code -XX:AOTCacheOutput=} for the training run, {@code -XX:AOTCache=} for the measured.
+   */
+  private List<String> workerJvm(String aotOption) {
     List<String> jvm = new ArrayList<>(WORKER_JVM);
     if (aotCache) {
-      jvm.add("-XX:AOTCache=" + aotCacheFile);
+      jvm.add(aotOption + aotCacheFile);
     }
     return jvm;
   }
@@ -168,28 +171,28 @@ final class LatencyBench {
   }
 
   /**
-   * The simulator's and the broker's first calls are slow too (JIT): a throw-away worker puts
-   * load at 90 % through both, in steps, until both their compilers are quiet over a step (at
-   * most {@code maxWarmUpSeconds}). Warmed less (8 s at 50 %), they still compiled for 3-4
-   * CPU-seconds each inside the first repetition's cold phase, a core's worth taken from the
-   * cold worker on two cores, and that repetition was the worst of three in every run: the
-   * cold worker is to be measured against a warm harness.
+   * The simulator's and the broker's first calls are slow too (JIT), and so is the bench's
+   * result reader: a throw-away worker puts load at 90 % through them, in steps, its results
+   * read by that reader, until the compilers of all three are quiet over a step (at most
+   * {@code maxWarmUpSeconds}). Warmed less (the simulator 8 s at 50 %, the broker and the
+   * reader not at all), simulator and broker still compiled for 3-4 CPU-seconds each inside
+   * the first repetition's cold phase, a core's worth taken from the cold worker on two
+   * cores, and that repetition was the worst of three in five runs of five: the cold worker
+   * is to be measured against a warm harness. With the AOT cache this worker is its training
+   * run.
    */
   private void warmHarness(BrokerProcess kafka, SimulatorProcess sim, double capacity)
       throws Exception {
     String name = "latwarm";
     Topics.create(kafka::createTopic, name, 6);
-    List<String> jvm = new ArrayList<>(WORKER_JVM);
-    if (aotCache) {
-      jvm.add("-XX:AOTCacheOutput=" + aotCacheFile);
-    }
     // the bench's own result reader is harness too: it reads these results as it will the
     // measured ones, so its JSON path is compiled before the first repetition
     AtomicBoolean reading = new AtomicBoolean(true);
     Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
         new ConcurrentHashMap<>(), reading), "latency-results-warm-up");
     reader.start();
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", jvm,
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g",
+        workerJvm("-XX:AOTCacheOutput="),
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
@@ -207,7 +210,8 @@ final class LatencyBench {
       throw new IllegalStateException("the training worker wrote no " + aotCacheFile
           + ": an AOT cache needs JDK 25 or later for the worker (-Dkvw.bench.workerJava=…)");
     }
-    System.out.println("simulator and broker warmed: " + harnessWarmUp + "; " + sim.stats());
+    System.out.println("harness warmed (simulator / broker / bench): " + harnessWarmUp + "; "
+        + sim.stats());
   }
 
   private Map<String, Measured> repetition(BrokerProcess kafka, SimulatorProcess sim, String name,
@@ -220,7 +224,7 @@ final class LatencyBench {
     Thread reader = new Thread(() -> readResults(kafka.bootstrapServers(), name + ".results",
         seen, reading), "latency-results");
     reader.start();
-    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", workerJvm(),
+    try (WorkerProcess worker = new WorkerProcess(workerJar, "1g", workerJvm("-XX:AOTCache="),
         Topics.workerConfig(kafka.bootstrapServers(), sim.target(), name), work);
         PacedLoad load = new PacedLoad(kafka.bootstrapServers())) {
       worker.awaitReady(Duration.ofSeconds(120));
@@ -550,8 +554,9 @@ final class LatencyBench {
         the broker are warmed first by a throw-away worker at 90 %% load in steps of %d s, its \
         results read by the bench's result reader, until the compiler threads of the \
         simulator, the broker and the bench each used under %.0f %% of a core over a step (it \
-        took %s, simulator / broker / bench). Requests are produced open loop (a timer sends the records \
-        due every millisecond; no backlog, the producer does not linger) on 6 partitions. \
+        took %s, simulator / broker / bench). Requests are produced open loop (a timer sends \
+        the records due every millisecond; no backlog, the producer does not linger) on 6 \
+        partitions. \
         *Added* is, per request, the result record's timestamp minus the request record's, \
         minus the simulator's own time on the request (from the call reaching it to its last \
         message). Each of %d repetitions starts a new worker process with default settings \

@@ -38,10 +38,6 @@ final class SimulatorProcess implements AutoCloseable {
   /** What starts each of its answers. */
   private static final String REPLY = "simulator: ";
   private final Process process;
-
-  long pid() {
-    return process.pid();
-  }
   private final BufferedReader out;
   private final PrintStream in;
   private final String target;
@@ -131,6 +127,11 @@ final class SimulatorProcess implements AutoCloseable {
   /** Its GC pauses so far, in milliseconds, in order. */
   List<Double> gcPauses() {
     return HarnessJvm.pauses(gcLog);
+  }
+
+  /** Its process id, to read its compiler threads' CPU ({@link HarnessJvm}). */
+  long pid() {
+    return process.pid();
   }
 
   /** A full collection now ({@link HarnessJvm#collect}). */

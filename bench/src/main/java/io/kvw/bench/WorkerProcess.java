@@ -34,6 +34,8 @@ final class WorkerProcess implements AutoCloseable {
   static final Duration SCRAPE_EVERY = Duration.ofSeconds(1);
   private final AtomicLong peakHeapBytes = new AtomicLong();
   private volatile Map<String, Double> lastScrape = Map.of();
+  /** The highest value each metric had in any scrape so far. */
+  private final Map<String, Double> peaks = new java.util.concurrent.ConcurrentHashMap<>();
   private final Path log;
 
   WorkerProcess(Path workerJar, String xmx, Map<String, String> config, Path workDir)
@@ -114,6 +116,7 @@ final class WorkerProcess implements AutoCloseable {
         }
       }
       lastScrape = byName;
+      byName.forEach((name, value) -> peaks.merge(name, value, Math::max));
       peakHeapBytes.accumulateAndGet(heap, Math::max);
     } catch (IOException | RuntimeException e) {
       // not up yet, or already gone
@@ -129,6 +132,11 @@ final class WorkerProcess implements AutoCloseable {
    */
   double scraped(String name) {
     return lastScrape.getOrDefault(name, Double.NaN);
+  }
+
+  /** The highest value of a metric over this worker's scrapes so far, or NaN if never seen. */
+  double peakScraped(String name) {
+    return peaks.getOrDefault(name, Double.NaN);
   }
 
   /** The sum of every sample of a Prometheus metric right now, or NaN when unreachable. */
