@@ -572,7 +572,7 @@ final class Reliability {
     b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "
         + "-DskipTests && java -jar bench/target/bench.jar reliability`; add `--only NAME,...`"
         + " for some scenarios, `--mode at-least-once`, `--mode exactly-once` or `--mode share`"
-        + " for one mode (the rows of the other modes are kept)."
+        + " for one mode (the rows of the scenarios and modes not run are kept)."
         + "  \n");
     b.append("Machine: ").append(Machine.describe()).append(" (counts matter here, not "
         + "timings)  \nRun: ").append(LocalDate.now())
@@ -591,8 +591,9 @@ final class Reliability {
   }
 
   /**
-   * The rows of the last RELIABILITY.md in modes this run did not run, so a run of one mode
-   * (say {@code --mode share}) adds its rows beside the others instead of replacing them.
+   * The rows of the last RELIABILITY.md for the scenarios and modes this run did not run, so
+   * a run of one mode (say {@code --mode share}) or of some scenarios ({@code --only}) adds its
+   * rows beside the others instead of replacing them.
    */
   private String earlierRows(List<Row> rows) throws java.io.IOException {
     Path file = root.resolve("RELIABILITY.md");
@@ -600,12 +601,13 @@ final class Reliability {
       return "";
     }
     java.util.Set<String> ran = new java.util.HashSet<>();
-    rows.forEach(r -> ran.add(r.mode()));
+    rows.forEach(r -> ran.add("`" + r.name() + "` " + r.mode()));
     StringBuilder kept = new StringBuilder();
     for (String line : Files.readAllLines(file)) {
       String[] cells = line.split("\\|");
       // rows of this table's shape only (an older file without the mode column is dropped)
-      if (line.startsWith("| `") && cells.length == 12 && !ran.contains(cells[2].trim())) {
+      if (line.startsWith("| `") && cells.length == 12
+          && !ran.contains(cells[1].trim() + " " + cells[2].trim())) {
         kept.append(line).append('\n');
       }
     }
