@@ -49,8 +49,7 @@ final class LatencyBench {
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing, double jitCpuSeconds, List<Double> brokerPauses,
-      List<Double> simulatorPauses, double brokerJitCpuSeconds, double simulatorJitCpuSeconds,
-      double benchJitCpuSeconds, HarnessJvm.Sched workerSched) {
+      List<Double> simulatorPauses, HarnessJit harnessJit, HarnessJvm.Sched workerSched) {
     /** The worker's CPU-seconds in the phase, user and kernel mode. */
     double workerCpuSeconds() {
       return workerSched.userSeconds() + workerSched.systemSeconds();
@@ -90,8 +89,8 @@ final class LatencyBench {
 
   /** The measured workers' JVM, for the report. */
   private String jvmDescription() {
-    String java = WorkerProcess.workerJava();
-    return "`" + (java.equals(WorkerProcess.javaBin()) ? "" : java + " ") + "-Xmx1g -Xms1g "
+    return "`" + WorkerProcess.otherWorkerJava().map(java -> java + " ").orElse("")
+        + "-Xmx1g -Xms1g "
         + String.join(" ", WORKER_JVM) + (aotCache ? " -XX:AOTCache=worker.aot`, the cache "
             + "written by the throw-away worker that warmed the harness (its training run, "
             + "`-XX:AOTCacheOutput=worker.aot`)" : "`");
@@ -158,12 +157,11 @@ final class LatencyBench {
         phase are in the table above.
         """, String.join(" ", BrokerProcess.JVM_ARGS), brokerGc,
         String.join(" ", SimulatorProcess.JVM_ARGS), simGc);
-    String java = WorkerProcess.workerJava();
     Report.write(root.resolve("BENCHMARKS.md"), aotCache ? "latency-aot" : "latency",
         "Latency at partial load: what the worker adds, open loop"
             + (aotCache ? ", the worker started with an AOT cache" : ""),
-        "java " + (java.equals(WorkerProcess.javaBin()) ? "" : "-Dkvw.bench.workerJava=" + java
-            + " ") + "-jar bench/target/bench.jar latency --reps " + reps + " --seconds "
+        "java " + WorkerProcess.otherWorkerJava().map(java -> "-Dkvw.bench.workerJava=" + java
+            + " ").orElse("") + "-jar bench/target/bench.jar latency --reps " + reps + " --seconds "
             + phaseSeconds + (aotCache ? " --aot on" : ""),
         body);
     Measured warm50 = median(byPhase.get("50%"));
@@ -271,10 +269,7 @@ final class LatencyBench {
             worker.compilerCpuSeconds() - jitBefore,
             since(kafka.gcPauses(), harnessBefore.brokerPauses()),
             since(sim.gcPauses(), harnessBefore.simulatorPauses()),
-            HarnessJvm.compilerCpuSeconds(kafka.pid()) - harnessBefore.brokerJitSeconds(),
-            HarnessJvm.compilerCpuSeconds(sim.pid()) - harnessBefore.simulatorJitSeconds(),
-            HarnessJvm.compilerCpuSeconds(ProcessHandle.current().pid())
-                - harnessBefore.benchJitSeconds(),
+            HarnessJit.now(kafka, sim).minus(harnessBefore.jit()),
             HarnessJvm.sched(worker.pid()).minus(schedBefore));
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
@@ -289,7 +284,7 @@ final class LatencyBench {
             m.workerSched().userSeconds(), m.workerSched().systemSeconds(),
             m.workerSched().voluntarySwitches(), m.workerSched().involuntarySwitches(),
             HarnessJvm.describe(m.brokerPauses()), HarnessJvm.describe(m.simulatorPauses()),
-            m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds(), m.benchJitCpuSeconds());
+            m.harnessJit().broker(), m.harnessJit().simulator(), m.harnessJit().bench());
         out.put(phase.name(), m);
         if (phase.name().equals("cold")) {
           warmUps.add(warmUp(worker, load, name, capacity, sentAt));
@@ -329,16 +324,28 @@ final class LatencyBench {
     kafka.collectGarbage();
     sim.collectGarbage();
     return new HarnessMark(kafka.gcPauses().size(), sim.gcPauses().size(),
-        HarnessJvm.compilerCpuSeconds(kafka.pid()), HarnessJvm.compilerCpuSeconds(sim.pid()),
-        HarnessJvm.compilerCpuSeconds(ProcessHandle.current().pid()));
+        HarnessJit.now(kafka, sim));
   }
 
   /**
    * How many GC pauses broker and simulator had logged at a moment (the later ones follow),
-   * and their and the bench's compiler threads' CPU-seconds so far.
+   * and the harness's compiler CPU so far.
    */
-  private record HarnessMark(int brokerPauses, int simulatorPauses, double brokerJitSeconds,
-      double simulatorJitSeconds, double benchJitSeconds) {}
+  private record HarnessMark(int brokerPauses, int simulatorPauses, HarnessJit jit) {}
+
+  /** CPU-seconds of the compiler threads of the harness's JVMs: broker, simulator, bench. */
+  record HarnessJit(double broker, double simulator, double bench) {
+    static HarnessJit now(BrokerProcess kafka, SimulatorProcess sim) {
+      return new HarnessJit(HarnessJvm.compilerCpuSeconds(kafka.pid()),
+          HarnessJvm.compilerCpuSeconds(sim.pid()),
+          HarnessJvm.compilerCpuSeconds(ProcessHandle.current().pid()));
+    }
+
+    HarnessJit minus(HarnessJit before) {
+      return new HarnessJit(broker - before.broker, simulator - before.simulator,
+          bench - before.bench);
+    }
+  }
 
   private static List<Double> since(List<Double> pauses, int from) {
     return List.copyOf(pauses.subList(Math.min(from, pauses.size()), pauses.size()));
@@ -362,8 +369,8 @@ final class LatencyBench {
   private static Measured measure(Map<String, Long> serviceTimes, String prefix, int n,
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting, double jitCpuSeconds,
-      List<Double> brokerPauses, List<Double> simulatorPauses, double brokerJitCpuSeconds,
-      double simulatorJitCpuSeconds, double benchJitCpuSeconds, HarnessJvm.Sched workerSched) {
+      List<Double> brokerPauses, List<Double> simulatorPauses, HarnessJit harnessJit,
+      HarnessJvm.Sched workerSched) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -401,8 +408,8 @@ final class LatencyBench {
       perSecond.get(second).recordValue(Math.max(0, addedMicros));
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
-        maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses, brokerJitCpuSeconds,
-        simulatorJitCpuSeconds, benchJitCpuSeconds, workerSched);
+        maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses, harnessJit,
+        workerSched);
   }
 
   private static double sum(List<Double> pauses) {
@@ -513,8 +520,8 @@ final class LatencyBench {
             (double) w.voluntarySwitches() / answered));
         harness.add(String.format(Locale.ROOT, "%d, %.0f; %d, %.0f; JIT %.1f, %.1f, %.1f",
             m.brokerPauses().size(), sum(m.brokerPauses()), m.simulatorPauses().size(),
-            sum(m.simulatorPauses()), m.brokerJitCpuSeconds(), m.simulatorJitCpuSeconds(),
-            m.benchJitCpuSeconds()));
+            sum(m.simulatorPauses()), m.harnessJit().broker(), m.harnessJit().simulator(),
+            m.harnessJit().bench()));
         gc.add(String.format(Locale.ROOT, "%d, %.0f", m.gcPauses(), m.gcPauseMs()));
         cpu.add(String.format(Locale.ROOT, "%.1f (%.1f)", m.workerCpuSeconds(),
             m.jitCpuSeconds()));

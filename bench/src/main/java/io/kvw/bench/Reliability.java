@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Random;
+import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -322,7 +323,7 @@ final class Reliability {
               + "again (simulator's log): %d over 3 kills; within the in-flight limits the "
               + "killed workers had reached (%s) plus %d a kill for the last commit interval "
               + "(%d in all): %s", resent, limits.stream().map(String::valueOf)
-              .collect(java.util.stream.Collectors.joining(", ")), perCommitInterval, bound,
+              .collect(Collectors.joining(", ")), perCommitInterval, bound,
               resent <= bound),
           out.distinct() == n && out.dlq.isEmpty() && resent <= bound);
     }
@@ -564,9 +565,9 @@ final class Reliability {
         + "the work sent to vLLM again, per kill, by the in-flight limit the killed worker had "
         + "reached (`kvw_backend_limit`; adaptive, so a cold worker's grows past the server's "
         + "slots) plus the outcomes of one commit interval (100 ms of the server's capacity, "
-        + "128), published but not yet committed; it keeps that bound in share mode: a killed worker's acquired records "
-        + "stay locked until `share.record.lock.duration.ms` passes and are then delivered "
-        + "again, but only those it had sent to vLLM (at most the in-flight limit) or whose "
+        + "128), published but not yet committed; it keeps that bound in share mode: a killed "
+        + "worker's acquired records stay locked until `share.record.lock.duration.ms` passes "
+        + "and are then delivered again, but only those it had sent to vLLM (at most the in-flight limit) or whose "
         + "outcome was published and not yet acknowledged are sent again; the rest (up to "
         + "`worker.max-buffered`) were never sent, and cost only the wait for the lock.\n\n");
     b.append("Command (all scenarios in both modes, about 25 minutes): `./mvnw -B -q package "

@@ -12,11 +12,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A worker in its own JVM, started the way users start it ({@code java -jar worker.jar run}),
@@ -32,10 +33,11 @@ final class WorkerProcess implements AutoCloseable {
   private final ScheduledExecutorService scraper = Executors.newSingleThreadScheduledExecutor();
   private final HttpClient http = HttpClient.newHttpClient();
   static final Duration SCRAPE_EVERY = Duration.ofSeconds(1);
-  private final AtomicLong peakHeapBytes = new AtomicLong();
   private volatile Map<String, Double> lastScrape = Map.of();
+  /** The heap in use, all areas: a name of the bench's own among the scraped metrics. */
+  private static final String HEAP_IN_USE = "kvw_bench_heap_used_bytes";
   /** The highest value each metric had in any scrape so far. */
-  private final Map<String, Double> peaks = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Double> peaks = new ConcurrentHashMap<>();
   private final Path log;
 
   WorkerProcess(Path workerJar, String xmx, Map<String, String> config, Path workDir)
@@ -77,7 +79,13 @@ final class WorkerProcess implements AutoCloseable {
    * simulator and the harness stay on the bench's).
    */
   static String workerJava() {
-    return System.getProperty("kvw.bench.workerJava", javaBin());
+    return otherWorkerJava().orElse(javaBin());
+  }
+
+  /** The worker's {@code java} when it is not the bench's own, for the reports. */
+  static Optional<String> otherWorkerJava() {
+    return Optional.ofNullable(System.getProperty("kvw.bench.workerJava"))
+        .filter(java -> !java.equals(javaBin()));
   }
 
   static String javaBin() {
@@ -115,9 +123,9 @@ final class WorkerProcess implements AutoCloseable {
           }
         }
       }
+      byName.put(HEAP_IN_USE, (double) heap);
       lastScrape = byName;
       byName.forEach((name, value) -> peaks.merge(name, value, Math::max));
-      peakHeapBytes.accumulateAndGet(heap, Math::max);
     } catch (IOException | RuntimeException e) {
       // not up yet, or already gone
     } catch (InterruptedException e) {
@@ -201,7 +209,8 @@ final class WorkerProcess implements AutoCloseable {
   }
 
   long peakHeapBytes() {
-    return peakHeapBytes.get();
+    double peak = peakScraped(HEAP_IN_USE);
+    return Double.isNaN(peak) ? 0 : (long) peak;
   }
 
   /** CPU seconds the worker process has used so far. */

@@ -139,8 +139,8 @@ public final class PollLoop implements Intake {
     ConsumerRecords<byte[], byte[]> records = consumer.poll(
         pausedForFullBuffer() ? Duration.ZERO : POLL_TIMEOUT);
     lastPollNanos = System.nanoTime();
-    metrics.polled(records.count());
     int recordsInPoll = records.count();
+    metrics.polled(recordsInPoll);
     for (ConsumerRecord<byte[], byte[]> record : records) {
       admit(record, recordsInPoll);
     }
