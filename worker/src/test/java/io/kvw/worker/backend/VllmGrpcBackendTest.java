@@ -117,6 +117,23 @@ class VllmGrpcBackendTest {
   }
 
   @Test
+  void aStreamOfMoreMessagesThanTheRequestWindowArrivesWhole() throws Exception {
+    // the observer asks the transport for a window of messages at a time, not one by one: a
+    // stream several windows long must still be delivered to its end, every chunk of it
+    connect(VllmSimulator.builder().timeToFirstToken(Duration.ofMillis(1))
+        .timePerOutputToken(Duration.ofMillis(2)).streamInterval(Duration.ofMillis(1))
+        .outputTokens(200));
+    List<PartialOutput> partials = new CopyOnWriteArrayList<>();
+    Generation g = backend.generate(new GenerationCall("long#1", prompt("one two three",
+        SamplingParams.DEFAULTS), Duration.ofSeconds(10), partials::add)).get(15,
+        TimeUnit.SECONDS);
+    assertThat(g.usage().completionTokens()).isEqualTo(200);
+    assertThat(partials.size()).isGreaterThan(64); // two of its windows of 32 messages
+    assertThat(partials.get(partials.size() - 1).textSoFar()).isEqualTo(g.outputs().get(0)
+        .text());
+  }
+
+  @Test
   void aRequestTheServerRefusesIsRejectedNotRetried() {
     connect(VllmSimulator.builder().maxContextLength(8));
     // a prepared prompt goes out as it is (admission would have refused this one itself)

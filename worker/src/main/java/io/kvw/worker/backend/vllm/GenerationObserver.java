@@ -41,6 +41,17 @@ final class GenerationObserver
     implements ClientResponseObserver<GenerateRequest, GenerateResponse> {
   private static final Logger log = LoggerFactory.getLogger(GenerationObserver.class);
 
+  /**
+   * Response messages asked of the transport at a time. gRPC's default asks for one more after
+   * each message is handled, and from the callback thread that request is a hop onto the
+   * channel's event loop, which then hands the next message back: at 640 requests/s the event
+   * loops slept and woke 4.1 times a record and the callbacks 2.1, for a chunk and a complete
+   * message each. Asking for a window up front lets one read deliver both. A long stream asks
+   * for another half window once half has arrived, so if the callbacks fall behind, the
+   * server's messages wait in the transport under HTTP/2 flow control, not in memory here.
+   */
+  static final int MESSAGE_WINDOW = 32;
+
   /** One sample's progress. */
   private static final class Sample {
     int[] ids = new int[32];
@@ -79,6 +90,8 @@ final class GenerationObserver
   private long firstResponseNanos;
   /** The prompt's logprobs, from the first message that has them (the same for every sample). */
   private InputLogProbs promptLogprobs;
+  private ClientCallStreamObserver<GenerateRequest> call;
+  private int messages;
 
   GenerationObserver(SamplingParams params, TokenDecoder decoder,
       Consumer<PartialOutput> onPartial) {
@@ -98,6 +111,8 @@ final class GenerationObserver
 
   @Override
   public void beforeStart(ClientCallStreamObserver<GenerateRequest> call) {
+    this.call = call;
+    call.disableAutoRequestWithInitial(MESSAGE_WINDOW);
     // the dispatcher cancels the future on drain or revocation; that must reach the server
     result.whenComplete((g, e) -> {
       if (result.isCancelled()) {
@@ -110,6 +125,9 @@ final class GenerationObserver
   public void onNext(GenerateResponse response) {
     if (firstResponseNanos == 0) {
       firstResponseNanos = System.nanoTime();
+    }
+    if (++messages % (MESSAGE_WINDOW / 2) == 0) {
+      call.request(MESSAGE_WINDOW / 2);
     }
     if (response.hasChunk()) {
       GenerateStreamChunk chunk = response.getChunk();
