@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -122,13 +124,37 @@ final class HarnessJvm {
         String.join(" / ", each), WARM_UP_STEP_SECONDS);
   }
 
-  /** What the OS counted for a JVM so far: CPU in user and kernel mode, thread switches. */
+  /**
+   * What the OS counted for a JVM so far: CPU in user and kernel mode, thread switches, and per
+   * kind of thread (its name with the digits taken out, so a pool's threads count together)
+   * the sleeps and CPU-seconds of the threads alive when it was read.
+   */
   record Sched(double userSeconds, double systemSeconds, long voluntarySwitches,
-      long involuntarySwitches) {
+      long involuntarySwitches, Map<String, ThreadCost> threads) {
     Sched minus(Sched before) {
+      Map<String, ThreadCost> each = new TreeMap<>();
+      threads.forEach((name, now) -> each.put(name,
+          now.minus(before.threads.getOrDefault(name, ThreadCost.NONE))));
       return new Sched(userSeconds - before.userSeconds, systemSeconds - before.systemSeconds,
           voluntarySwitches - before.voluntarySwitches,
-          involuntarySwitches - before.involuntarySwitches);
+          involuntarySwitches - before.involuntarySwitches, each);
+    }
+  }
+
+  /**
+   * One kind of thread's sleeps (voluntary switches) and CPU-seconds. A thread that ended
+   * between two readings takes its counts with it, so a difference is floored at zero.
+   */
+  record ThreadCost(long sleeps, double cpuSeconds) {
+    static final ThreadCost NONE = new ThreadCost(0, 0);
+
+    ThreadCost plus(ThreadCost o) {
+      return new ThreadCost(sleeps + o.sleeps, cpuSeconds + o.cpuSeconds);
+    }
+
+    ThreadCost minus(ThreadCost o) {
+      return new ThreadCost(Math.max(0, sleeps - o.sleeps),
+          Math.max(0, cpuSeconds - o.cpuSeconds));
     }
   }
 
@@ -143,6 +169,7 @@ final class HarnessJvm {
     double system = 0;
     long voluntary = 0;
     long involuntary = 0;
+    Map<String, ThreadCost> threads = new TreeMap<>();
     try {
       String stat = Files.readString(proc.resolve("stat"));
       String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
@@ -151,13 +178,21 @@ final class HarnessJvm {
       try (var dirs = Files.list(proc.resolve("task"))) {
         for (Path task : (Iterable<Path>) dirs::iterator) {
           try {
+            long sleeps = 0;
             for (String l : Files.readAllLines(task.resolve("status"))) {
               if (l.startsWith("voluntary_ctxt_switches:")) {
-                voluntary += Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
+                sleeps = Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
+                voluntary += sleeps;
               } else if (l.startsWith("nonvoluntary_ctxt_switches:")) {
                 involuntary += Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
               }
             }
+            String taskStat = Files.readString(task.resolve("stat"));
+            String[] t = taskStat.substring(taskStat.lastIndexOf(')') + 2).split(" ");
+            double cpu = (Long.parseLong(t[11]) + Long.parseLong(t[12])) / 100.0;
+            String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+",
+                "#");
+            threads.merge(name, new ThreadCost(sleeps, cpu), ThreadCost::plus);
           } catch (IOException | RuntimeException e) {
             // the thread ended between the listing and the read
           }
@@ -166,7 +201,7 @@ final class HarnessJvm {
     } catch (IOException | RuntimeException e) {
       // not Linux, or gone
     }
-    return new Sched(user, system, voluntary, involuntary);
+    return new Sched(user, system, voluntary, involuntary, threads);
   }
 
   /**

@@ -584,12 +584,62 @@ final class LatencyBench {
         millisecond fields):
 
         %s
+        The worker's threads at 50 %% load, warm: per record, how often each kind of thread \
+        went to sleep (to be woken by another thread or the network) and its CPU time, from \
+        `/proc` (thread names as Linux keeps them, 15 characters, with digits as `#`; the \
+        threads of a pool together):
+
+        %s
         The same for the cold worker's first %d requests:
 
         %s""", capacity, HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE,
         harnessWarmUp, reps, jvmDescription(), coldRequests,
         HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE, maxWarmUpSeconds,
-        String.join(" / ", warmUps), phaseSeconds, t, cold, parts, coldRequests, coldParts);
+        String.join(" / ", warmUps), phaseSeconds, t, cold, parts, threads(byPhase.get("50%")),
+        coldRequests, coldParts);
+  }
+
+  /** Thread kinds that get their own row; the rest are summed in one. */
+  private static final int THREAD_ROWS = 6;
+
+  /**
+   * Sleeps and CPU-ms per record of the kinds of thread that slept most, one column per
+   * repetition: which hand-offs a record costs, thread by thread.
+   */
+  private static String threads(List<Measured> runs) {
+    Map<String, Long> total = new java.util.HashMap<>();
+    runs.forEach(m -> m.workerSched().threads().forEach((name, c) ->
+        total.merge(name, c.sleeps(), Long::sum)));
+    List<String> named = total.entrySet().stream()
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(THREAD_ROWS)
+        .map(Map.Entry::getKey).toList();
+    StringBuilder b = new StringBuilder("| thread | ");
+    for (int r = 0; r < runs.size(); r++) {
+      b.append("run ").append(r + 1).append(": sleeps, CPU-ms per record | ");
+    }
+    b.append("\n|").append(" --- |".repeat(runs.size() + 1)).append("\n");
+    List<String> rows = new ArrayList<>(named);
+    rows.add("all others");
+    rows.add("all");
+    for (String row : rows) {
+      b.append("| ").append(named.contains(row) ? "`" + row + "`" : row).append(" |");
+      for (Measured m : runs) {
+        HarnessJvm.ThreadCost c = HarnessJvm.ThreadCost.NONE;
+        for (Map.Entry<String, HarnessJvm.ThreadCost> e
+            : m.workerSched().threads().entrySet()) {
+          boolean inRow = row.equals("all") || (row.equals("all others")
+              ? !named.contains(e.getKey()) : row.equals(e.getKey()));
+          if (inRow) {
+            c = c.plus(e.getValue());
+          }
+        }
+        double answered = Math.max(1, m.added().getTotalCount());
+        b.append(String.format(Locale.ROOT, " %.2f, %.3f |", c.sleeps() / answered,
+            1000 * c.cpuSeconds() / answered));
+      }
+      b.append("\n");
+    }
+    return b.toString();
   }
 
   /** Where the added time went, p50 / p99 of each part, one column per repetition. */
