@@ -613,9 +613,9 @@ final class LatencyBench {
     List<String> named = total.entrySet().stream()
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(THREAD_ROWS)
         .map(Map.Entry::getKey).toList();
-    StringBuilder b = new StringBuilder("| thread | ");
+    StringBuilder b = new StringBuilder("| thread |");
     for (int r = 0; r < runs.size(); r++) {
-      b.append("run ").append(r + 1).append(": sleeps, CPU-ms per record | ");
+      b.append(" run ").append(r + 1).append(": sleeps, CPU-ms per record |");
     }
     b.append("\n|").append(" --- |".repeat(runs.size() + 1)).append("\n");
     List<String> rows = new ArrayList<>(named);
