@@ -46,19 +46,14 @@ final class HarnessJvm {
    */
   static double compilerCpuSeconds(long pid) {
     Path tasks = Path.of("/proc", Long.toString(pid), "task");
-    double ticks = 0;
+    double seconds = 0;
     try (var dirs = Files.list(tasks)) {
       for (Path task : (Iterable<Path>) dirs::iterator) {
         try {
-          String stat = Files.readString(task.resolve("stat"));
-          int open = stat.indexOf('(');
-          int close = stat.lastIndexOf(')');
-          if (!stat.substring(open + 1, close).contains("CompilerThre")) {
-            continue;
+          Stat stat = Stat.read(task.resolve("stat"));
+          if (stat.name().contains("CompilerThre")) {
+            seconds += stat.cpuSeconds();
           }
-          // after the name: state is field 3, utime and stime fields 14 and 15
-          String[] f = stat.substring(close + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
         } catch (IOException | RuntimeException e) {
           // the thread ended between the listing and the read
         }
@@ -66,7 +61,24 @@ final class HarnessJvm {
     } catch (IOException e) {
       return Double.NaN;
     }
-    return ticks / 100.0; // USER_HZ is 100 on Linux
+    return seconds;
+  }
+
+  /** A process's or thread's {@code /proc} stat: its name and CPU in user and kernel mode. */
+  private record Stat(String name, double userSeconds, double systemSeconds) {
+    static Stat read(Path file) throws IOException {
+      String stat = Files.readString(file);
+      int close = stat.lastIndexOf(')');
+      // after the name: state is field 3, utime and stime fields 14 and 15, in ticks of
+      // USER_HZ, which is 100 on Linux
+      String[] f = stat.substring(close + 2).split(" ");
+      return new Stat(stat.substring(stat.indexOf('(') + 1, close),
+          Long.parseLong(f[11]) / 100.0, Long.parseLong(f[12]) / 100.0);
+    }
+
+    double cpuSeconds() {
+      return userSeconds + systemSeconds;
+    }
   }
 
   /** Warm-ups run in steps of this long until the JVM's compiler is quiet over one. */
@@ -171,10 +183,9 @@ final class HarnessJvm {
     long involuntary = 0;
     Map<String, ThreadCost> threads = new TreeMap<>();
     try {
-      String stat = Files.readString(proc.resolve("stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      user = Long.parseLong(f[11]) / 100.0;
-      system = Long.parseLong(f[12]) / 100.0;
+      Stat process = Stat.read(proc.resolve("stat"));
+      user = process.userSeconds();
+      system = process.systemSeconds();
       try (var dirs = Files.list(proc.resolve("task"))) {
         for (Path task : (Iterable<Path>) dirs::iterator) {
           try {
@@ -187,12 +198,9 @@ final class HarnessJvm {
                 involuntary += Long.parseLong(l.substring(l.indexOf(':') + 1).trim());
               }
             }
-            String taskStat = Files.readString(task.resolve("stat"));
-            String[] t = taskStat.substring(taskStat.lastIndexOf(')') + 2).split(" ");
-            double cpu = (Long.parseLong(t[11]) + Long.parseLong(t[12])) / 100.0;
-            String name = Files.readString(task.resolve("comm")).trim().replaceAll("[0-9]+",
-                "#");
-            threads.merge(name, new ThreadCost(sleeps, cpu), ThreadCost::plus);
+            Stat stat = Stat.read(task.resolve("stat"));
+            threads.merge(stat.name().replaceAll("[0-9]+", "#"),
+                new ThreadCost(sleeps, stat.cpuSeconds()), ThreadCost::plus);
           } catch (IOException | RuntimeException e) {
             // the thread ended between the listing and the read
           }

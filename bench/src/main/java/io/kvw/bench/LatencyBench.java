@@ -2,11 +2,13 @@ package io.kvw.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kvw.bench.HarnessJvm.ThreadCost;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,6 +17,7 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -607,38 +610,33 @@ final class LatencyBench {
    * repetition: which hand-offs a record costs, thread by thread.
    */
   private static String threads(List<Measured> runs) {
-    Map<String, Long> total = new java.util.HashMap<>();
+    Map<String, Long> total = new HashMap<>();
     runs.forEach(m -> m.workerSched().threads().forEach((name, c) ->
         total.merge(name, c.sleeps(), Long::sum)));
     List<String> named = total.entrySet().stream()
         .sorted(Map.Entry.<String, Long>comparingByValue().reversed()).limit(THREAD_ROWS)
         .map(Map.Entry::getKey).toList();
+    // each row's label and what it sums of a repetition's thread kinds
+    Map<String, Function<Map<String, ThreadCost>, ThreadCost>> rows = new LinkedHashMap<>();
+    named.forEach(kind -> rows.put("`" + kind + "`", t -> t.getOrDefault(kind, ThreadCost.NONE)));
+    rows.put("all others", t -> t.entrySet().stream().filter(e -> !named.contains(e.getKey()))
+        .map(Map.Entry::getValue).reduce(ThreadCost.NONE, ThreadCost::plus));
+    rows.put("all", t -> t.values().stream().reduce(ThreadCost.NONE, ThreadCost::plus));
     StringBuilder b = new StringBuilder("| thread |");
     for (int r = 0; r < runs.size(); r++) {
       b.append(" run ").append(r + 1).append(": sleeps, CPU-ms per record |");
     }
     b.append("\n|").append(" --- |".repeat(runs.size() + 1)).append("\n");
-    List<String> rows = new ArrayList<>(named);
-    rows.add("all others");
-    rows.add("all");
-    for (String row : rows) {
-      b.append("| ").append(named.contains(row) ? "`" + row + "`" : row).append(" |");
+    rows.forEach((label, sum) -> {
+      b.append("| ").append(label).append(" |");
       for (Measured m : runs) {
-        HarnessJvm.ThreadCost c = HarnessJvm.ThreadCost.NONE;
-        for (Map.Entry<String, HarnessJvm.ThreadCost> e
-            : m.workerSched().threads().entrySet()) {
-          boolean inRow = row.equals("all") || (row.equals("all others")
-              ? !named.contains(e.getKey()) : row.equals(e.getKey()));
-          if (inRow) {
-            c = c.plus(e.getValue());
-          }
-        }
+        ThreadCost c = sum.apply(m.workerSched().threads());
         double answered = Math.max(1, m.added().getTotalCount());
         b.append(String.format(Locale.ROOT, " %.2f, %.3f |", c.sleeps() / answered,
             1000 * c.cpuSeconds() / answered));
       }
       b.append("\n");
-    }
+    });
     return b.toString();
   }
 
