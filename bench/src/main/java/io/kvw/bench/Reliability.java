@@ -290,19 +290,23 @@ final class Reliability {
   }
 
   Row sigkill() throws Exception {
+    int slots = 128;
+    Duration perRequest = Duration.ofMillis(100);
     try (Rig rig = new Rig("sigkill-x3", VllmSimulator.builder()
-        .timeToFirstToken(Duration.ofMillis(100)).maxNumSeqs(128), 6);
+        .timeToFirstToken(perRequest).maxNumSeqs(slots), 6);
         Outcomes out = rig.outcomes()) {
       int n = rig.produceRequests(20_000);
       // the bound per kill: the calls the worker had in flight, at most its in-flight limit
       // (with the default adaptive limit, what it had grown to: kvw_backend_limit, its
       // highest in the once-a-second scrapes; worker.max-in-flight is only a cap of 1,024
       // since issue 13), plus the outcomes published since its last commit, at most one
-      // worker.commit-interval (100 ms) of the server's capacity (128 slots / 100 ms = 128).
-      // A cold worker's limit grows past the server's slots (its calls spend long in the
-      // worker itself), so the fixed 3 x 256 used before was met in some runs and not others
+      // worker.commit-interval (100 ms, the default) of the server's capacity (128 slots /
+      // 100 ms = 128). A cold worker's limit grows past the server's slots (its calls spend
+      // long in the worker itself), so the fixed 3 x 256 used before was met in some runs and
+      // not others
       List<Integer> limits = new ArrayList<>();
-      int perCommitInterval = 128;
+      Duration commitInterval = Duration.ofMillis(100);
+      int perCommitInterval = (int) (slots * commitInterval.toNanos() / perRequest.toNanos());
       // the same replica restarts each time (worker.id kept, as a StatefulSet does): with
       // exactly-once its new producer fences the killed one and aborts what it left open
       String id = rig.name + "-w";
