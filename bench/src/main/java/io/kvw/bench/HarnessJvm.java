@@ -64,6 +64,15 @@ final class HarnessJvm {
     return seconds;
   }
 
+  /** CPU-seconds process {@code pid} has used so far, user and kernel mode; NaN if unread. */
+  static double cpuSeconds(long pid) {
+    try {
+      return Stat.read(Path.of("/proc", Long.toString(pid), "stat")).cpuSeconds();
+    } catch (IOException | RuntimeException e) {
+      return Double.NaN;
+    }
+  }
+
   /** A process's or thread's {@code /proc} stat: its name and CPU in user and kernel mode. */
   private record Stat(String name, double userSeconds, double systemSeconds) {
     static Stat read(Path file) throws IOException {

@@ -52,7 +52,8 @@ final class LatencyBench {
   record Measured(Histogram added, Histogram intake, Histogram queue, Histogram transport,
       Histogram after, List<Histogram> perSecond, int gcPauses, double gcPauseMs, int maxWaiting,
       int missing, double jitCpuSeconds, List<Double> brokerPauses,
-      List<Double> simulatorPauses, HarnessJit harnessJit, HarnessJvm.Sched workerSched) {
+      List<Double> simulatorPauses, HarnessJit harnessJit, HarnessJvm.Sched workerSched,
+      MachineCpu machine) {
     /** The worker's CPU-seconds in the phase, user and kernel mode. */
     double workerCpuSeconds() {
       return workerSched.userSeconds() + workerSched.systemSeconds();
@@ -126,8 +127,8 @@ final class LatencyBench {
         SimulatorProcess sim = new SimulatorProcess(work, PER_REQUEST, MAX_NUM_SEQS)) {
       warmHarness(kafka, sim, capacity);
       HarnessMark[] before = new HarnessMark[1];
-      floor = RelayFloor.measure(kafka, work, 0.5 * capacity, phaseSeconds, maxWarmUpSeconds,
-          () -> before[0] = collectHarness(kafka, sim));
+      floor = RelayFloor.measure(kafka, sim.pid(), work, 0.5 * capacity, phaseSeconds,
+          maxWarmUpSeconds, () -> before[0] = collectHarness(kafka, sim));
       floorBrokerPauses = since(kafka.gcPauses(), before[0].brokerPauses());
       floorSimulatorPauses = since(sim.gcPauses(), before[0].simulatorPauses());
       System.out.printf(Locale.ROOT, "bare relay at 50 %%: p50 %s p99 %s p99.9 %s ms; "
@@ -152,7 +153,7 @@ final class LatencyBench {
       System.out.println("simulator GC over the run: " + simGc);
     }
     String body = report(byPhase, reps, phaseSeconds, coldRequests, capacity)
-        + floorNote(floor, phaseSeconds) + String.format(Locale.ROOT, """
+        + floorNote(floor, phaseSeconds, byPhase.get("50%")) + String.format(Locale.ROOT, """
 
         The broker runs in its own JVM with harness settings (`%s`); its GC pauses over the \
         whole run, with the full collections the bench asks of it before each measured \
@@ -255,12 +256,16 @@ final class LatencyBench {
         HarnessJvm.Sched schedBefore = HarnessJvm.sched(worker.pid());
         double jitBefore = worker.compilerCpuSeconds();
         long phaseStartMillis = System.currentTimeMillis();
+        MachineCpu.Mark machineBefore = MachineCpu.Mark.now(worker.pid(), kafka.pid(),
+            sim.pid());
         load.run(name + ".requests", prefix, phase.requests(), phase.fraction() * capacity,
             sentAt);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline && !allSeen(seen, prefix, phase.requests())) {
           Thread.sleep(100);
         }
+        MachineCpu machine = MachineCpu.between(machineBefore,
+            MachineCpu.Mark.now(worker.pid(), kafka.pid(), sim.pid()));
         Thread.sleep(1500); // the simulator's last gauges
         gcWatch.interrupt();
         gcWatch.join();
@@ -273,7 +278,7 @@ final class LatencyBench {
             since(kafka.gcPauses(), harnessBefore.brokerPauses()),
             since(sim.gcPauses(), harnessBefore.simulatorPauses()),
             HarnessJit.now(kafka, sim).minus(harnessBefore.jit()),
-            HarnessJvm.sched(worker.pid()).minus(schedBefore));
+            HarnessJvm.sched(worker.pid()).minus(schedBefore), machine);
         System.out.printf(Locale.ROOT, "%s %s: added p50 %.1f p99 %.1f p99.9 %.1f ms, "
             + "missing %d, worker GC pauses %d (%.0f ms), worker CPU %.1f s (JIT %.1f s), "
             + "worker user %.1f s, kernel %.1f s, voluntary switches %d, involuntary %d, "
@@ -373,7 +378,7 @@ final class LatencyBench {
       Map<String, Long> sentAt, Map<String, Seen> seen, long phaseStartMillis,
       int gcPauses, double gcPauseMs, int maxWaiting, double jitCpuSeconds,
       List<Double> brokerPauses, List<Double> simulatorPauses, HarnessJit harnessJit,
-      HarnessJvm.Sched workerSched) {
+      HarnessJvm.Sched workerSched, MachineCpu machine) {
     Map<String, Long> simNanos = new ConcurrentHashMap<>();
     serviceTimes.forEach((backendId, nanos) -> {
       int hash = backendId.indexOf('#');
@@ -412,7 +417,7 @@ final class LatencyBench {
     }
     return new Measured(added, intake, queue, transport, after, perSecond, gcPauses, gcPauseMs,
         maxWaiting, missing, jitCpuSeconds, brokerPauses, simulatorPauses, harnessJit,
-        workerSched);
+        workerSched, machine);
   }
 
   private static double sum(List<Double> pauses) {
@@ -450,7 +455,7 @@ final class LatencyBench {
   }
 
   /** The harness's own Kafka round trip, measured in the same run ({@link RelayFloor}). */
-  private String floorNote(RelayFloor.Floor f, int phaseSeconds) {
+  private String floorNote(RelayFloor.Floor f, int phaseSeconds, List<Measured> warm50) {
     Histogram floor = f.total();
     if (floor.getTotalCount() == 0) {
       return "\nThe harness's floor (a bare relay) was not measured: it relayed nothing "
@@ -467,12 +472,18 @@ final class LatencyBench {
         through this broker and producer on this machine; no worker adds less. Per hop \
         (p50 / p99 ms; its requests topic takes the broker's append time as record \
         timestamp): sent → appended by the broker %s / %s, appended → polled by the relay \
-        %s / %s, polled → sent again %s / %s. Broker GC while it was measured: %s.
+        %s / %s, polled → sent again %s / %s. Broker GC while it was measured: %s. \
+        The cores were %.0f %% busy while it was measured (cores' worth used by the relay, \
+        broker, simulator and bench: %.2f, %.2f, %.2f, %.2f), against %s %% in the worker's \
+        50 %% phases, where the simulator also answers every request.
         """, phaseSeconds, HarnessJvm.WARM_UP_STEP_SECONDS, floor.getTotalCount(), ms(floor, 50),
         ms(floor, 99),
         ms(floor, 99.9), ms(f.toAppend(), 50), ms(f.toAppend(), 99), ms(f.toPoll(), 50),
         ms(f.toPoll(), 99), ms(f.toSend(), 50), ms(f.toSend(), 99),
-        HarnessJvm.describe(floorBrokerPauses));
+        HarnessJvm.describe(floorBrokerPauses), 100 * f.machine().busyShare(),
+        f.machine().measured(), f.machine().broker(), f.machine().simulator(),
+        f.machine().bench(), warm50.stream().map(m -> String.format(Locale.ROOT, "%.0f",
+            100 * m.machine().busyShare())).collect(java.util.stream.Collectors.joining(" / ")));
   }
 
   /** The repetition with the median p99 added latency. */
@@ -532,8 +543,7 @@ final class LatencyBench {
       });
       t.append(String.format(Locale.ROOT,
           "| %s | %.0f | %s | **%s** | %s | %s | %s | %s | %s | %s | %d |\n",
-          phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")" : phase.replace("%",
-              " %") + ", warm", fraction * capacity, spread(runs, Measured::added, 50),
+          phaseLabel(phase, coldRequests), fraction * capacity, spread(runs, Measured::added, 50),
           spread(runs, Measured::added, 99), spread(runs, Measured::added, 99.9),
           String.join(" / ", gc), String.join(" / ", cpu), String.join(" / ", switches),
           String.join(" / ", harness),
@@ -595,11 +605,19 @@ final class LatencyBench {
         %s
         The same for the cold worker's first %d requests:
 
+        %s
+        The machine in each phase: how busy its %d cores were (the share of their time not \
+        idle), and the cores' worth (CPU-seconds per second) the worker, the broker, the \
+        simulator and the bench (load generator and result reader) used, from `/proc`. In \
+        production the broker and vLLM run on other machines; here they take the same cores as \
+        the worker, and at every hand-off a woken thread of any of them may wait for one:
+
         %s""", capacity, HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE,
         harnessWarmUp, reps, jvmDescription(), coldRequests,
         HarnessJvm.WARM_UP_STEP_SECONDS, 100 * HarnessJvm.QUIET_JIT_SHARE, maxWarmUpSeconds,
         String.join(" / ", warmUps), phaseSeconds, t, cold, parts, threads(byPhase.get("50%")),
-        coldRequests, coldParts);
+        coldRequests, coldParts, Runtime.getRuntime().availableProcessors(), machine(byPhase,
+            coldRequests));
   }
 
   /** Thread kinds that get their own row; the rest are summed in one. */
@@ -638,6 +656,27 @@ final class LatencyBench {
       b.append("\n");
     });
     return b.toString();
+  }
+
+  /** The machine's cores in each phase ({@link MachineCpu}), one column per repetition. */
+  private static String machine(Map<String, List<Measured>> byPhase, int coldRequests) {
+    int reps = byPhase.values().iterator().next().size();
+    StringBuilder b = new StringBuilder("| load |");
+    for (int r = 0; r < reps; r++) {
+      b.append(" run ").append(r + 1).append(": cores busy; worker, broker, simulator, bench |");
+    }
+    b.append("\n|").append(" --- |".repeat(reps + 1)).append("\n");
+    byPhase.forEach((phase, runs) -> {
+      b.append("| ").append(phaseLabel(phase, coldRequests)).append(" |");
+      runs.forEach(m -> b.append(" ").append(m.machine().describe()).append(" |"));
+      b.append("\n");
+    });
+    return b.toString();
+  }
+
+  private static String phaseLabel(String phase, int coldRequests) {
+    return phase.equals("cold") ? "50 %, cold (first " + coldRequests + ")"
+        : phase.replace("%", " %") + ", warm";
   }
 
   /** Where the added time went, p50 / p99 of each part, one column per repetition. */

@@ -39,8 +39,12 @@ public final class RelayFloor {
   private static final String APPENDED = "appended";
   private static final String POLLED = "polled";
 
-  /** The floor, whole and per hop; microseconds. */
-  record Floor(Histogram total, Histogram toAppend, Histogram toPoll, Histogram toSend) {}
+  /**
+   * The floor, whole and per hop, in microseconds, and the machine's cores while it was
+   * measured.
+   */
+  record Floor(Histogram total, Histogram toAppend, Histogram toPoll, Histogram toSend,
+      MachineCpu machine) {}
 
   private RelayFloor() {}
 
@@ -83,8 +87,8 @@ public final class RelayFloor {
    * {@code maxWarmSeconds}; {@link HarnessJvm#warmUntilCompiled}), then runs
    * {@code beforeMeasuring}.
    */
-  static Floor measure(BrokerProcess kafka, Path work, double perSecond, int seconds,
-      int maxWarmSeconds, Runnable beforeMeasuring) throws Exception {
+  static Floor measure(BrokerProcess kafka, long simulatorPid, Path work, double perSecond,
+      int seconds, int maxWarmSeconds, Runnable beforeMeasuring) throws Exception {
     String name = "floor";
     Topics.create(kafka::createTopic, name, 6);
     stampAppendTime(kafka.bootstrapServers(), name + ".requests");
@@ -101,12 +105,17 @@ public final class RelayFloor {
           maxWarmSeconds, step -> {
             load.run(name + ".requests", "fw" + step, warm, perSecond, sentAt);
             await(resultAt, "fw" + step, warm);
+            settle();
           }));
       beforeMeasuring.run();
       int n = (int) (perSecond * seconds);
+      MachineCpu.Mark start = MachineCpu.Mark.now(relay.pid(), kafka.pid(), simulatorPid);
       load.run(name + ".requests", "f", n, perSecond, sentAt);
       await(resultAt, "f", n);
-      Floor f = new Floor(histogram(), histogram(), histogram(), histogram());
+      MachineCpu machine = MachineCpu.between(start,
+          MachineCpu.Mark.now(relay.pid(), kafka.pid(), simulatorPid));
+      settle();
+      Floor f = new Floor(histogram(), histogram(), histogram(), histogram(), machine);
       for (int i = 0; i < n; i++) {
         long[] at = resultAt.get("f-" + i); // result timestamp, appended, polled
         if (at != null) {
@@ -158,7 +167,11 @@ public final class RelayFloor {
     while (System.nanoTime() < deadline && !resultAt.containsKey(prefix + "-" + (n - 1))) {
       Thread.sleep(100);
     }
-    Thread.sleep(500); // partitions finish out of order; the last sent is not the last seen
+  }
+
+  /** Partitions finish out of order: the last sent is not the last seen. */
+  private static void settle() throws InterruptedException {
+    Thread.sleep(500);
   }
 
   private static long header(ConsumerRecord<byte[], byte[]> r, String name) {
