@@ -13,17 +13,20 @@ import java.util.Locale;
  * the busier the cores, the longer a woken thread waits for one, at every hand-off a record
  * makes. A latency measured on a busier machine than its floor is not held to that floor.
  *
- * @param busyShare of all the cores' time, the share not idle (nor waiting for I/O)
+ * @param busyShare of all the cores' time, the share not idle (nor waiting for I/O): one minus
+ *     their idle time over the stretch's wall time on every core. Not the kernel's busy ticks,
+ *     which sample what a core runs at each tick and miss most of threads that run for
+ *     microseconds between ticks and sleep (they came to a quarter less than the processes'
+ *     own CPU time at partial load)
  * @param measured the worker, or the relay when the floor is measured
  */
 record MachineCpu(double busyShare, double measured, double broker, double simulator,
     double bench) {
   /** The readings at one moment, to subtract. */
-  record Mark(long nanos, long busyTicks, long allTicks, double measured, double broker,
-      double simulator, double bench) {
+  record Mark(long nanos, double idleSeconds, double measured, double broker, double simulator,
+      double bench) {
     static Mark now(long measuredPid, long brokerPid, long simulatorPid) {
-      long[] cores = cores();
-      return new Mark(System.nanoTime(), cores[0], cores[1], HarnessJvm.cpuSeconds(measuredPid),
+      return new Mark(System.nanoTime(), coresIdleSeconds(), HarnessJvm.cpuSeconds(measuredPid),
           HarnessJvm.cpuSeconds(brokerPid), HarnessJvm.cpuSeconds(simulatorPid),
           HarnessJvm.cpuSeconds(ProcessHandle.current().pid()));
     }
@@ -31,9 +34,9 @@ record MachineCpu(double busyShare, double measured, double broker, double simul
 
   static MachineCpu between(Mark before, Mark after) {
     double seconds = Math.max(1e-3, (after.nanos() - before.nanos()) / 1e9);
-    long all = after.allTicks() - before.allTicks();
-    return new MachineCpu(all > 0 ? (double) (after.busyTicks() - before.busyTicks()) / all
-        : Double.NaN, (after.measured() - before.measured()) / seconds,
+    double idle = after.idleSeconds() - before.idleSeconds();
+    return new MachineCpu(1 - idle / (seconds * CORES), (after.measured() - before.measured())
+        / seconds,
         (after.broker() - before.broker()) / seconds,
         (after.simulator() - before.simulator()) / seconds,
         (after.bench() - before.bench()) / seconds);
@@ -45,21 +48,19 @@ record MachineCpu(double busyShare, double measured, double broker, double simul
         measured, broker, simulator, bench);
   }
 
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
+
   /**
-   * Busy and all ticks of all cores so far, from {@code /proc/stat}'s first line ({@code cpu
-   * user nice system idle iowait irq softirq steal ...}); zeros where it cannot be read.
+   * Idle (and I/O wait) seconds of all cores so far, from {@code /proc/stat}'s first line
+   * ({@code cpu user nice system idle iowait ...}, in ticks of USER_HZ, 100 on Linux); NaN where
+   * it cannot be read.
    */
-  private static long[] cores() {
+  private static double coresIdleSeconds() {
     try {
       String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
-      long all = 0;
-      for (int i = 1; i <= 8 && i < f.length; i++) {
-        all += Long.parseLong(f[i]);
-      }
-      long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]);
-      return new long[] {all - idle, all};
+      return (Long.parseLong(f[4]) + Long.parseLong(f[5])) / 100.0;
     } catch (IOException | RuntimeException e) {
-      return new long[] {0, 0};
+      return Double.NaN;
     }
   }
 }
