@@ -10,18 +10,19 @@ import java.util.Locale;
  * bench's processes used in it (CPU-seconds per second), from {@code /proc} (Linux only; NaN
  * elsewhere). Here the broker, the simulator and the bench's load generator and result reader
  * share the cores with the process measured, where in production they run on other machines:
- * the busier the cores, the longer a woken thread waits for one, at every hand-off a record
- * makes. A latency measured on a busier machine than its floor is not held to that floor.
+ * the busier the cores, the likelier a woken thread waits for one, at every hand-off a record
+ * makes. The latency report gives it for the floor's stretch as well as the worker's phases.
  *
  * @param busyShare of all the cores' time, the share not idle (nor waiting for I/O): one minus
- *     their idle time over the stretch's wall time on every core. Not the kernel's busy ticks,
- *     which sample what a core runs at each tick and miss most of threads that run for
- *     microseconds between ticks and sleep (they came to a quarter less than the processes'
- *     own CPU time at partial load)
+ *     their idle time over the stretch's wall time on every core. Not the kernel's busy ticks:
+ *     in a 50 % phase those came to 35 % busy while the four processes used 0.91 of the two
+ *     cores
  * @param measured the worker, or the relay when the floor is measured
  */
 record MachineCpu(double busyShare, double measured, double broker, double simulator,
     double bench) {
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
+
   /** The readings at one moment, to subtract. */
   record Mark(long nanos, double idleSeconds, double measured, double broker, double simulator,
       double bench) {
@@ -35,8 +36,8 @@ record MachineCpu(double busyShare, double measured, double broker, double simul
   static MachineCpu between(Mark before, Mark after) {
     double seconds = Math.max(1e-3, (after.nanos() - before.nanos()) / 1e9);
     double idle = after.idleSeconds() - before.idleSeconds();
-    return new MachineCpu(1 - idle / (seconds * CORES), (after.measured() - before.measured())
-        / seconds,
+    return new MachineCpu(1 - idle / (seconds * CORES),
+        (after.measured() - before.measured()) / seconds,
         (after.broker() - before.broker()) / seconds,
         (after.simulator() - before.simulator()) / seconds,
         (after.bench() - before.bench()) / seconds);
@@ -47,8 +48,6 @@ record MachineCpu(double busyShare, double measured, double broker, double simul
     return String.format(Locale.ROOT, "%.0f %%; %.2f, %.2f, %.2f, %.2f", 100 * busyShare,
         measured, broker, simulator, bench);
   }
-
-  private static final int CORES = Runtime.getRuntime().availableProcessors();
 
   /**
    * Idle (and I/O wait) seconds of all cores so far, from {@code /proc/stat}'s first line
