@@ -3,6 +3,7 @@ package io.kvw.bench;
 import io.grpc.Status;
 import io.kvw.testkit.kafka.EmbeddedKafka;
 import io.kvw.testkit.sim.VllmSimulator;
+import io.kvw.worker.config.WorkerConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -305,7 +306,8 @@ final class Reliability {
       // long in the worker itself), so the fixed 3 x 256 used before was met in some runs and
       // not others
       List<Integer> limits = new ArrayList<>();
-      Duration commitInterval = Duration.ofMillis(100);
+      Duration commitInterval = WorkerConfig.of(Map.of("vllm.target", "unused:1"))
+          .get(WorkerConfig.COMMIT_INTERVAL); // the default: the rig does not set it
       int perCommitInterval = (int) (slots * commitInterval.toNanos() / perRequest.toNanos());
       // the same replica restarts each time (worker.id kept, as a StatefulSet does): with
       // exactly-once its new producer fences the killed one and aborts what it left open
