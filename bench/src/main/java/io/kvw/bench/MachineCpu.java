@@ -15,7 +15,7 @@ import java.util.Locale;
  *
  * @param busyShare of all the cores' time, the share not idle (nor waiting for I/O): one minus
  *     their idle time over the stretch's wall time on every core. Not the kernel's busy ticks:
- *     in a 50 % phase those came to 35 % busy while the four processes used 0.91 of the two
+ *     in one 50 % phase those came to 35 % busy while the four processes used 0.91 of the two
  *     cores
  * @param measured the worker, or the relay when the floor is measured
  */
